@@ -1,0 +1,72 @@
+"""The web process: ``create_app()`` wires settings, the ledger, the broker and blueprints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+from config.logging import configure_logging
+from config.settings import ConfigError, Settings, get_settings
+from trading.brokers.port import Broker
+from trading.brokers.registry import make_broker
+from trading.ledger.db import Database, get_database
+
+
+@dataclass
+class Services:
+    """What the views need, built once per process."""
+
+    settings: Settings
+    database: Database
+    broker: Broker
+
+
+class _JSON(DefaultJSONProvider):
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return int(o) if o == o.to_integral_value() else float(o)
+        return DefaultJSONProvider.default(o)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or get_settings()
+    if settings.tradingview_webhook_secret is None or settings.api_token is None:
+        raise ConfigError(
+            "TRADINGVIEW_WEBHOOK_SECRET and API_TOKEN must be set "
+            "(make run generates them into var/secrets.env)"
+        )
+    secrets = [
+        settings.tradingview_webhook_secret.get_secret_value(),
+        settings.api_token.get_secret_value(),
+    ]
+    configure_logging(environment=settings.environment, level=settings.log_level, secrets=secrets)
+
+    app = Flask(__name__)
+    app.json = _JSON(app)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["tvbridge"] = Services(
+        settings=settings,
+        database=get_database(settings.database_url),
+        broker=make_broker(settings),
+    )
+
+    from app.api import api
+    from app.health import health
+    from app.webhooks import webhooks
+
+    app.register_blueprint(webhooks)
+    app.register_blueprint(api)
+    app.register_blueprint(health)
+    return app
+
+
+def services(app: Flask) -> Services:
+    found: Services = app.extensions["tvbridge"]
+    return found

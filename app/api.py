@@ -1,0 +1,125 @@
+"""/api/*: account, orders, alerts, cancel, rejections. Bearer API_TOKEN."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import select
+
+from app import services
+from app.auth import require_api_token
+from app.views import alert_view, order_view
+from trading.errors import (
+    BrokerStateUnknown,
+    NotCancellable,
+    OrderNotFound,
+    TemporaryError,
+)
+from trading.ledger.alerts import find_alert, recent_rejections
+from trading.ledger.models import OrderRecord
+from trading.ledger.orders import apply_broker_order, record_event
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _error(status: int, field: str, message: str) -> tuple[Response, int]:
+    return jsonify({"errors": {field: [message]}}), status
+
+
+def _limit(default: int = 100, most: int = 1000) -> int:
+    try:
+        return max(1, min(most, int(request.args.get("limit", default))))
+    except ValueError:
+        return default
+
+
+@api.get("/account")
+@require_api_token
+def account() -> Response | tuple[Response, int]:
+    svc = services(current_app)
+    try:
+        summary = svc.broker.account_summary()
+        positions = svc.broker.positions()
+    except (TemporaryError, BrokerStateUnknown) as error:
+        return _error(503, "broker", f"account unknown right now: {error}")
+    return jsonify(
+        {
+            "broker": svc.broker.name,
+            "summary": summary.as_contract(),
+            "positions": [
+                {k: v for k, v in asdict(p).items() if k != "extra"} | p.extra for p in positions
+            ],
+        }
+    )
+
+
+@api.get("/orders")
+@require_api_token
+def orders() -> Response:
+    svc = services(current_app)
+    query = select(OrderRecord).order_by(OrderRecord.id.desc()).limit(_limit())
+    if status := request.args.get("status"):
+        query = query.where(OrderRecord.status == status)
+    if symbol := request.args.get("symbol"):
+        query = query.where(OrderRecord.symbol == symbol.upper())
+    with svc.database.read() as session:
+        return jsonify({"orders": [order_view(row) for row in session.scalars(query)]})
+
+
+@api.get("/alerts/<path:alert_id>")
+@require_api_token
+def alert(alert_id: str) -> Response | tuple[Response, int]:
+    svc = services(current_app)
+    with svc.database.read() as session:
+        record = find_alert(session, alert_id)
+        if record is None:
+            return _error(404, "alert_id", f"no alert {alert_id!r}")
+        return jsonify(alert_view(record))
+
+
+@api.post("/orders/<order_id>/cancel")
+@require_api_token
+def cancel(order_id: str) -> Response | tuple[Response, int]:
+    svc = services(current_app)
+    with svc.database.read() as session:
+        column = OrderRecord.id if order_id.isdigit() else OrderRecord.order_ref
+        order = session.scalar(select(OrderRecord).where(column == order_id))
+        if order is None:
+            return _error(404, "order_id", f"no order {order_id!r} (use the id or order_ref)")
+        reference, order_pk = order.order_ref, order.id
+    try:
+        seen = svc.broker.cancel(reference)
+    except OrderNotFound as error:
+        return _error(404, "order_id", str(error))
+    except NotCancellable as error:
+        return _error(409, "order_id", str(error))
+    except (TemporaryError, BrokerStateUnknown) as error:
+        return _error(503, "broker", f"cancel not confirmed: {error}")
+    with svc.database.write() as session:
+        record = session.get_one(OrderRecord, order_pk)
+        record_event(session, record, reference, "cancel_requested", {"via": "api"})
+        apply_broker_order(session, record, seen)
+        return jsonify(order_view(record, with_fills=True))
+
+
+@api.get("/rejections")
+@require_api_token
+def rejections() -> Response:
+    svc = services(current_app)
+    with svc.database.read() as session:
+        rows = recent_rejections(session, _limit())
+        return jsonify(
+            {
+                "rejections": [
+                    {
+                        "at": r.at.isoformat(),
+                        "status": r.status_code,
+                        "reason": r.reason,
+                        "source_address": r.source_address,
+                        "excerpt": r.excerpt,
+                    }
+                    for r in rows
+                ]
+            }
+        )

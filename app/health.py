@@ -1,0 +1,103 @@
+"""/health (always 200, says what is wrong) and /ready (200 only if an alert could trade now)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import redis
+from flask import Blueprint, Response, current_app, jsonify
+
+from app import Services, services
+
+health = Blueprint("health", __name__)
+
+HEARTBEAT_PATTERN = "tvbridge:heartbeat:worker:*"
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=0.3, socket_connect_timeout=0.3)
+
+
+def _timed(check: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        result = check()
+        detail, ok = (result if isinstance(result, dict) else {}), True
+    except Exception as error:  # noqa: BLE001 - a health check reports every failure
+        detail, ok = {"error": f"{type(error).__name__}: {error}"}, False
+    return {"ok": ok, "latency_ms": round((time.perf_counter() - started) * 1000, 2), **detail}
+
+
+def collect(svc: Services) -> dict[str, Any]:
+    client = _redis(svc.settings.redis_url)
+
+    def workers() -> dict[str, Any]:
+        prefix = HEARTBEAT_PATTERN.rstrip("*")
+        names = sorted(
+            key.decode().removeprefix(prefix)
+            for key in client.scan_iter(HEARTBEAT_PATTERN, count=100)
+        )
+        return {"alive": len(names), "names": names}
+
+    checks = {
+        "database": _timed(svc.database.ping),
+        "redis": _timed(client.ping),
+        "workers": _timed(workers),
+    }
+    broker_health = _timed(lambda: asdict(svc.broker.health()))
+    broker_health.setdefault("connected", False)
+    broker_health.setdefault("tradeable", False)
+    if not checks["database"]["ok"]:
+        status = "down"
+    elif (
+        not checks["redis"]["ok"]
+        or checks["workers"].get("alive", 0) == 0
+        or not broker_health["ok"]
+        or not broker_health["connected"]
+        or not broker_health["tradeable"]
+    ):
+        status = "degraded"
+    else:
+        status = "ok"
+    return {
+        "status": status,
+        "time": datetime.now(UTC).isoformat(),
+        "broker": {"type": svc.broker.name, "health": broker_health},
+        "checks": checks,
+    }
+
+
+def _not_ready_reasons(report: dict[str, Any]) -> list[str]:
+    reasons = []
+    checks = report["checks"]
+    if not checks["database"]["ok"]:
+        reasons.append("the ledger database does not answer")
+    if not checks["redis"]["ok"]:
+        reasons.append("Redis does not answer")
+    elif checks["workers"].get("alive", 0) == 0:
+        reasons.append("no worker is alive")
+    broker = report["broker"]["health"]
+    if not broker.get("connected"):
+        reasons.append(f"broker {report['broker']['type']} is not connected")
+    elif not broker.get("tradeable"):
+        reasons.append(f"broker {report['broker']['type']} is connected but not tradeable")
+    return reasons
+
+
+@health.get("/health")
+def health_view() -> Response:
+    return jsonify(collect(services(current_app)))
+
+
+@health.get("/ready")
+def ready_view() -> tuple[Response, int]:
+    report = collect(services(current_app))
+    reasons = _not_ready_reasons(report)
+    if reasons:
+        return jsonify({"ready": False, "reasons": reasons, "status": report["status"]}), 503
+    return jsonify({"ready": True, "status": report["status"]}), 200

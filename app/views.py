@@ -1,0 +1,80 @@
+"""How ledger rows look in API answers."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from trading.ledger.models import AlertRecord, FillRecord, OrderRecord
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def fill_view(fill: FillRecord) -> dict[str, Any]:
+    return {
+        "fill_id": fill.broker_fill_id,
+        "quantity": fill.quantity,
+        "price": fill.price,
+        "commission": fill.commission,
+        "filled_at": _time(fill.filled_at),
+    }
+
+
+def order_view(order: OrderRecord, *, with_fills: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": order.id,
+        "order_ref": order.order_ref,
+        "alert_id": order.alert.alert_id if order.alert else None,
+        "leg": order.leg,
+        "broker": order.broker,
+        "broker_order_id": order.broker_order_id,
+        "symbol": order.symbol,
+        "side": order.side,
+        "quantity": order.quantity,
+        "order_type": order.order_type,
+        "limit_price": order.limit_price,
+        "status": order.status,
+        "filled_quantity": order.filled_quantity,
+        "avg_fill_price": order.avg_fill_price,
+        "reason": order.reason,
+        "created_at": _time(order.created_at),
+        "submitted_at": _time(order.submitted_at),
+        "filled_at": _time(order.filled_at),
+        "cancelled_at": _time(order.cancelled_at),
+    }
+    if with_fills:
+        view["fills"] = [fill_view(fill) for fill in order.fills]
+    return view
+
+
+def alert_view(alert: AlertRecord) -> dict[str, Any]:
+    plan = None
+    if alert.plan is not None:
+        plan = {
+            "kind": alert.plan.kind,
+            "detail": json.loads(alert.plan.detail),
+            "created_at": _time(alert.plan.created_at),
+        }
+    return {
+        "alert_id": alert.alert_id,
+        "key": alert.key,
+        "status": alert.status,
+        "reason": alert.reason,
+        "symbol": alert.symbol,
+        "action": alert.action,
+        "format": alert.body_format,
+        "body": json.loads(alert.body),
+        "source_address": alert.source_address,
+        "received_at": _time(alert.received_at),
+        "alert_time": _time(alert.alert_time),
+        "expires_at": _time(alert.expires_at),
+        "started_at": _time(alert.started_at),
+        "finished_at": _time(alert.finished_at),
+        "attempts": alert.attempts,
+        "plan": plan,
+        "orders": [order_view(order, with_fills=True) for order in alert.orders],
+        "fills": [fill_view(fill) for order in alert.orders for fill in order.fills],
+    }

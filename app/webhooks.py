@@ -1,0 +1,177 @@
+"""POST /webhook/tradingview: authenticate, validate, record durably, enqueue, answer fast.
+
+Checks run in a fixed order and the first failing one answers: body size (413), source
+address (403), authentication (401), parsing and validation (400), idempotency (200/409).
+Every 4xx is recorded with its reason so users can see why an alert did nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app import Services, services
+from app.addresses import allowed, client_address
+from app.auth import SIGNATURE_HEADER, webhook_authenticated
+from app.queue import enqueue_alert
+from trading.alerts import DecodedBody, decode_body, validate_alert
+from trading.errors import AlertInvalid, TemporaryError
+from trading.ingest import IngestPolicy, accept_alert, check_replay_window
+from trading.ledger.alerts import record_rejection
+from trading.ledger.models import AlertStatus
+
+webhooks = Blueprint("webhooks", __name__)
+log = logging.getLogger(__name__)
+
+_SECRET_IN_TEXT = re.compile(
+    r"""(?i)(["']?(?:secret|passphrase|key|token)["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,&}]+)"""
+)
+
+
+@webhooks.post("/webhook/tradingview")
+def tradingview() -> tuple[Response, int]:
+    svc = services(current_app)
+    settings = svc.settings
+    received_at = datetime.now(UTC)
+    source = client_address(
+        request.remote_addr, request.headers.get("X-Forwarded-For"), settings.proxy_networks()
+    )
+    try:
+        if (request.content_length or 0) > settings.max_body_bytes:
+            raise RequestEntityTooLarge()
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        message = f"is larger than {settings.max_body_bytes} bytes"
+        return _reject(svc, 413, {"body": [message]}, source, b"", None)
+
+    if not allowed(source, settings.allowed_networks()):
+        return _reject(
+            svc, 403, {"source": [f"address {source} is not allowed"]}, source, raw, None
+        )
+
+    decoded: DecodedBody | None = None
+    decode_error: AlertInvalid | None = None
+    try:
+        decoded = decode_body(raw)
+    except AlertInvalid as error:
+        decode_error = error
+    secret = settings.tradingview_webhook_secret
+    if not webhook_authenticated(
+        secret=secret.get_secret_value() if secret else "",
+        raw_body=raw,
+        body_secret=decoded.secret if decoded else None,
+        query_secret=request.args.get("secret"),
+        signature_header=request.headers.get(SIGNATURE_HEADER),
+    ):
+        errors = {
+            "secret": [
+                "missing or wrong: send the shared secret in the body's "
+                '"secret" field, the ?secret= parameter, or sign the body'
+            ]
+        }
+        return _reject(svc, 401, errors, source, raw, decoded)
+    if decoded is None:
+        errors = decode_error.errors if decode_error else {"body": ["could not be read"]}
+        return _reject(svc, 400, errors, source, raw, None)
+
+    try:
+        alert = validate_alert(decoded.fields)
+        check_replay_window(
+            alert, now=received_at, window=timedelta(seconds=settings.replay_window_seconds)
+        )
+    except AlertInvalid as error:
+        return _reject(svc, 400, error.errors, source, raw, decoded)
+
+    try:
+        claim = accept_alert(
+            svc.database,
+            decoded,
+            alert,
+            source_address=source,
+            received_at=received_at,
+            policy=_policy(svc),
+        )
+    except TemporaryError as error:
+        log.error("alert could not be recorded: %s", error)
+        return jsonify({"status": "unavailable", "errors": {"ledger": [str(error)]}}), 503
+
+    if claim.outcome == "duplicate":
+        body = {
+            "status": "duplicate",
+            "alert_id": claim.alert_id,
+            "state": claim.status,
+            "reason": claim.reason,
+        }
+        return jsonify(body), 200
+    if claim.outcome == "conflict":
+        errors = {
+            "alert_id": [
+                f"{claim.alert_id!r} was already used with a different body "
+                "inside the deduplication window"
+            ]
+        }
+        return _reject(svc, 409, errors, source, raw, decoded, alert_id=claim.alert_id)
+
+    if claim.status == AlertStatus.ACCEPTED:
+        enqueue_alert(settings, claim.key, claim.expires_at)
+        log.info("alert %s accepted from %s", claim.alert_id, source)
+        return jsonify({"status": "queued", "alert_id": claim.alert_id}), 202
+    return jsonify(
+        {"status": claim.status, "alert_id": claim.alert_id, "reason": claim.reason}
+    ), 202
+
+
+def _policy(svc: Services) -> IngestPolicy:
+    s = svc.settings
+    return IngestPolicy(
+        replay_window=timedelta(seconds=s.replay_window_seconds),
+        max_age=timedelta(seconds=s.alert_max_age_seconds),
+        explicit_key_ttl=timedelta(seconds=s.explicit_key_ttl_seconds),
+        derived_key_ttl=timedelta(seconds=s.derived_key_ttl_seconds),
+    )
+
+
+def _reject(
+    svc: Services,
+    status: int,
+    errors: dict[str, list[str]],
+    source: str,
+    raw: bytes,
+    decoded: DecodedBody | None,
+    *,
+    alert_id: str | None = None,
+) -> tuple[Response, int]:
+    reason = "; ".join(f"{field} {' '.join(problems)}" for field, problems in errors.items())
+    log.info("webhook %d from %s: %s", status, source, reason)
+    try:
+        record_rejection(
+            svc.database,
+            at=datetime.now(UTC),
+            status_code=status,
+            reason=reason,
+            source=source,
+            excerpt=_excerpt(raw, decoded, svc),
+        )
+    except TemporaryError as error:
+        log.warning("rejection not recorded: %s", error)
+    body: dict[str, object] = {"errors": errors}
+    if alert_id is not None:
+        body = {"status": "conflict", "alert_id": alert_id, **body}
+    return jsonify(body), status
+
+
+def _excerpt(raw: bytes, decoded: DecodedBody | None, svc: Services) -> str:
+    """A short, secret-free view of what was sent."""
+    if decoded is not None:
+        return json.dumps(decoded.fields, default=str)[:500]
+    text = raw[:600].decode("utf-8", errors="replace")
+    text = _SECRET_IN_TEXT.sub(r"\1***", text)
+    secret = svc.settings.tradingview_webhook_secret
+    if secret is not None and secret.get_secret_value():
+        text = text.replace(secret.get_secret_value(), "***")
+    return text[:500]

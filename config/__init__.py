@@ -1,0 +1,1 @@
+"""Process configuration: settings, logging, gunicorn and Redis config files."""

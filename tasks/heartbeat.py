@@ -1,0 +1,45 @@
+"""Workers announce themselves in Redis so /health can tell whether any are alive."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+import redis
+from celery.signals import worker_ready, worker_shutdown
+
+from config.settings import get_settings
+
+HEARTBEAT_PREFIX = "tvbridge:heartbeat:worker:"
+HEARTBEAT_EVERY_SECONDS = 5.0
+HEARTBEAT_TTL_SECONDS = 20
+
+log = logging.getLogger(__name__)
+_stop = threading.Event()
+
+
+def _beat(name: str) -> None:
+    client = redis.Redis.from_url(get_settings().redis_url, socket_timeout=2)
+    while not _stop.is_set():
+        try:
+            client.set(HEARTBEAT_PREFIX + name, "alive", ex=HEARTBEAT_TTL_SECONDS)
+        except redis.RedisError as error:
+            log.warning("heartbeat not written: %s", error)
+        _stop.wait(HEARTBEAT_EVERY_SECONDS)
+    with contextlib.suppress(redis.RedisError):
+        client.delete(HEARTBEAT_PREFIX + name)
+
+
+@worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    name = getattr(sender, "hostname", None) or f"{socket.gethostname()}:{os.getpid()}"
+    threading.Thread(target=_beat, args=(name,), name="heartbeat", daemon=True).start()
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(**_: Any) -> None:
+    _stop.set()

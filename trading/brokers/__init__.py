@@ -1,0 +1,1 @@
+"""Brokers behind one port: paper (default), IBKR (via the gateway) and OANDA."""

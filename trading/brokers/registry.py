@@ -1,0 +1,17 @@
+"""Choose the broker adapter named by ``BROKER``."""
+
+from __future__ import annotations
+
+from config.settings import Settings
+from trading.brokers.paper import PaperBroker
+from trading.brokers.port import Broker
+from trading.errors import OperationalError
+from trading.ledger.db import get_database
+
+
+def make_broker(settings: Settings) -> Broker:
+    if settings.broker == "paper":
+        return PaperBroker(get_database(settings.database_url), settings.paper_starting_cash)
+    raise OperationalError(
+        f"BROKER={settings.broker} is not available in this build; use BROKER=paper"
+    )

@@ -1,0 +1,1 @@
+"""The ledger: the durable record of alerts, plans, orders, fills and events."""

@@ -1,0 +1,118 @@
+"""Engines and sessions, created lazily per process (never shared across a fork).
+
+SQLite runs in WAL mode; write transactions start with ``BEGIN IMMEDIATE`` so two
+processes never both read-then-write the same rows (the paper broker relies on this).
+PostgreSQL relies on row locks (``SELECT ... FOR UPDATE``) instead.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError as SQLOperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from trading.errors import TemporaryError
+
+_lock = threading.Lock()
+_databases: dict[tuple[int, str], Database] = {}
+
+
+class Database:
+    """One ledger database: a read engine and a write engine sharing a pool."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            _ensure_sqlite_dir(url)
+            engine = create_engine(
+                url,
+                connect_args={"timeout": 30, "check_same_thread": False},
+                pool_size=8,
+                max_overflow=8,
+            )
+            event.listen(engine, "connect", _sqlite_on_connect)
+            event.listen(engine, "begin", _sqlite_on_begin)
+        else:
+            engine = create_engine(
+                url,
+                pool_size=5,
+                max_overflow=10,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": 5},
+            )
+        self.engine: Engine = engine
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        self._write = sessionmaker(
+            engine.execution_options(tvbridge_write=True), expire_on_commit=False
+        )
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that will write: committed on success, rolled back on error."""
+        with _translated(), self._write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with _translated(), self._read() as session, session.begin():
+            yield session
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def get_database(url: str) -> Database:
+    """The Database for ``url`` in this process (a forked child gets its own)."""
+    key = (os.getpid(), url)
+    database = _databases.get(key)
+    if database is None:
+        with _lock:
+            database = _databases.get(key)
+            if database is None:
+                database = _databases[key] = Database(url)
+    return database
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except SQLOperationalError as error:
+        # Locked or unreachable database: transient for the caller, who may retry.
+        raise TemporaryError(f"ledger unavailable: {error.orig}") from error
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    if path and path != ":memory:":
+        Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's begin event issue BEGIN itself (pysqlite's own is deferred).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    if connection.get_execution_options().get("tvbridge_write"):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")

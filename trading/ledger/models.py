@@ -1,0 +1,217 @@
+"""Ledger tables. Fields that mirror a broker keep the broker's meaning; ours are ours."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from trading.ledger.types import ExactDecimal, UTCDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AlertStatus:
+    """An alert's life: accepted → processing → done | rejected | expired | failed."""
+
+    ACCEPTED = "accepted"
+    PROCESSING = "processing"
+    DONE = "done"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    FINAL = frozenset({DONE, REJECTED, EXPIRED, FAILED})
+
+
+class OrderStatus:
+    """Our view of an order. ``submitting`` means the broker may or may not have it."""
+
+    PLANNED = "planned"
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    OPEN = frozenset({SUBMITTED, PARTIALLY_FILLED})
+    FINAL = frozenset({FILLED, CANCELLED, REJECTED, EXPIRED})
+
+
+class AlertRecord(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The alert's identity for ever: task id and stem of its order references.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    # The claim that deduplicates repeats; released (NULL) once the window has passed.
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    alert_id: Mapped[str] = mapped_column(String(200), index=True)
+    key_kind: Mapped[str] = mapped_column(String(10))  # explicit | derived
+    body_digest: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)  # JSON, secret removed
+    body_format: Mapped[str] = mapped_column(String(20))
+    parsed: Mapped[str] = mapped_column(Text)  # the validated Alert as JSON
+    source_address: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(10))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    alert_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dedup_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=AlertStatus.ACCEPTED)
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    plan: Mapped[PlanRecord | None] = relationship(back_populates="alert", uselist=False)
+    orders: Mapped[list[OrderRecord]] = relationship(
+        back_populates="alert", order_by="OrderRecord.id"
+    )
+
+    __table_args__ = (Index("ix_alerts_status_received", "status", "received_at"),)
+
+
+class PlanRecord(Base):
+    """What an alert decided to do, recorded before the first broker call."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_pk: Mapped[int] = mapped_column(ForeignKey("alerts.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # open | close | nothing
+    detail: Mapped[str] = mapped_column(Text)  # JSON: the facts the plan was made from
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    alert: Mapped[AlertRecord] = relationship(back_populates="plan")
+
+
+class OrderRecord(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_pk: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    leg: Mapped[str] = mapped_column(String(16))
+    broker: Mapped[str] = mapped_column(String(10))
+    order_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    broker_order_id: Mapped[str | None] = mapped_column(String(64))
+    perm_id: Mapped[str | None] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    order_type: Mapped[str] = mapped_column(String(10))
+    limit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PLANNED)
+    filled_quantity: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    avg_fill_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitting_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    alert: Mapped[AlertRecord | None] = relationship(back_populates="orders")
+    fills: Mapped[list[FillRecord]] = relationship(back_populates="order", order_by="FillRecord.id")
+
+    __table_args__ = (UniqueConstraint("alert_pk", "leg", name="uq_orders_alert_leg"),)
+
+
+class FillRecord(Base):
+    __tablename__ = "fills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_pk: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    broker_fill_id: Mapped[str] = mapped_column(String(80))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    commission: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    filled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    order: Mapped[OrderRecord] = relationship(back_populates="fills")
+
+    __table_args__ = (UniqueConstraint("order_pk", "broker_fill_id", name="uq_fills_order_fill"),)
+
+
+class OrderEventRecord(Base):
+    """Everything that happened to an order, in arrival order."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_pk: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_ref: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RejectionRecord(Base):
+    """A webhook request answered 4xx, so users can see why an alert did nothing."""
+
+    __tablename__ = "rejections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status_code: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    source_address: Mapped[str] = mapped_column(String(64))
+    excerpt: Mapped[str] = mapped_column(Text)
+
+
+class PaperAccount(Base):
+    __tablename__ = "paper_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    starting_cash: Mapped[Decimal] = mapped_column(ExactDecimal)
+    cash: Mapped[Decimal] = mapped_column(ExactDecimal)
+    realized_pnl: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaperPosition(Base):
+    __tablename__ = "paper_positions"
+
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    avg_price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    realized_pnl: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaperPrice(Base):
+    __tablename__ = "paper_prices"
+
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaperOrder(Base):
+    """The paper broker's own order book, keyed like a real broker's by our reference."""
+
+    __tablename__ = "paper_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    symbol: Mapped[str] = mapped_column(String(64), index=True)
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    order_type: Mapped[str] = mapped_column(String(10))
+    limit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    status: Mapped[str] = mapped_column(String(20))
+    filled_quantity: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    avg_fill_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
