@@ -43,7 +43,7 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 test: setup lint typecheck
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 unit: venv
 	$(VENV)/bin/pytest tests/unit

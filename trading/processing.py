@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from trading.alerts.model import Alert
 from trading.brokers.port import Broker, OrderRequest
-from trading.errors import BrokerStateUnknown, OrderRejected, TemporaryError
+from trading.errors import BrokerStateUnknown, BrokerUnavailable, OrderRejected, TemporaryError
 from trading.keys import order_reference
 from trading.ledger.db import Database
 from trading.ledger.models import AlertRecord, AlertStatus, OrderRecord, OrderStatus, PlanRecord
@@ -126,6 +126,10 @@ class AlertProcessor:
                 except OrderRejected as error:
                     self._reject_order(order_pk, error.reason)
                     continue
+                except BrokerUnavailable:
+                    # Raised only before anything was sent: the leg is simply not placed yet.
+                    self._set_status(order_pk, OrderStatus.PLANNED)
+                    raise
             with self._db.write() as session:
                 order = session.get_one(OrderRecord, order_pk)
                 apply_broker_order(session, order, seen)
@@ -190,6 +194,12 @@ class AlertProcessor:
             alert = self._alert(session, key)
             alert.started_at = now  # keep the lease fresh
             record_event(session, order, order.order_ref, "submitting", {})
+
+    def _set_status(self, order_pk: int, status: str) -> None:
+        with self._db.write() as session:
+            order = session.get_one(OrderRecord, order_pk)
+            order.status = status
+            order.updated_at = _now()
 
     def _reject_order(self, order_pk: int, reason: str) -> None:
         with self._db.write() as session:
@@ -258,8 +268,11 @@ class AlertProcessor:
     @staticmethod
     def _expire(alert: AlertRecord, now: datetime) -> None:
         age = (now - alert.alert_time).total_seconds()
+        waiting = alert.reason.removeprefix("waiting: ") if alert.reason else None
         alert.status = AlertStatus.EXPIRED
-        alert.reason = f"alert was {age:.0f} s old before it could be placed"
+        alert.reason = f"alert was {age:.0f} s old before it could be placed" + (
+            f" (last problem: {waiting})" if waiting else ""
+        )
         alert.finished_at = alert.updated_at = now
         for order in alert.orders:
             if order.status == OrderStatus.PLANNED:

@@ -1,0 +1,193 @@
+"""Processing alerts against the paper broker on SQLite and PostgreSQL ledgers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from trading.alerts import decode_body, validate_alert
+from trading.brokers import port
+from trading.brokers.paper import PaperBroker
+from trading.errors import BrokerUnavailable
+from trading.ingest import IngestPolicy, accept_alert
+from trading.ledger.alerts import find_alert
+from trading.ledger.db import Database
+from trading.ledger.models import AlertStatus, OrderRecord, OrderStatus, PaperOrder
+from trading.processing import AlertProcessor
+
+POLICY = IngestPolicy(
+    replay_window=timedelta(seconds=300),
+    max_age=timedelta(seconds=120),
+    explicit_key_ttl=timedelta(hours=24),
+    derived_key_ttl=timedelta(minutes=10),
+)
+
+
+def accept(database: Database, policy: IngestPolicy = POLICY, **fields: Any) -> str:
+    raw = __import__("json").dumps(fields).encode()
+    decoded = decode_body(raw)
+    claim = accept_alert(database, decoded, validate_alert(decoded.fields),
+                         source_address="127.0.0.1", received_at=datetime.now(UTC), policy=policy)
+    assert claim.outcome == "accepted"
+    return claim.key
+
+
+def processor(database: Database, broker: Any = None) -> AlertProcessor:
+    return AlertProcessor(database, broker or PaperBroker(database, Decimal(100000)),
+                          stuck_after=timedelta(seconds=30))
+
+
+def state(database: Database, key: str) -> tuple[str, str | None, list[tuple[str, str]]]:
+    with database.read() as session:
+        alert = find_alert(session, key)
+        assert alert is not None
+        return alert.status, alert.reason, [(o.leg, o.status) for o in alert.orders]
+
+
+def paper_orders(database: Database) -> int:
+    with database.read() as session:
+        return session.scalar(select(func.count()).select_from(PaperOrder)) or 0
+
+
+def position(database: Database, symbol: str) -> Decimal:
+    for p in PaperBroker(database, Decimal(100000)).positions():
+        if p.symbol == symbol:
+            return p.quantity
+    return Decimal(0)
+
+
+def test_market_buy_fills_at_the_alert_price(database: Database) -> None:
+    key = accept(database, symbol="AAPL", action="buy", quantity=2, price=150)
+    assert processor(database).process(key).status == "done"
+    assert state(database, key) == ("done", None, [("entry", "filled")])
+    summary = PaperBroker(database, Decimal(100000)).account_summary()
+    assert summary.total_cash_value == Decimal(99700)
+    assert summary.net_liquidation == Decimal(100000)
+    assert position(database, "AAPL") == 2
+
+
+def test_processing_twice_places_once(database: Database) -> None:
+    key = accept(database, symbol="AAPL", action="buy", quantity=1, price=10)
+    first, second = processor(database).process(key), processor(database).process(key)
+    assert (first.status, second.status) == ("done", "done")
+    assert paper_orders(database) == 1
+
+
+class CrashAfterSubmit:
+    """A broker whose process 'dies' right after the order reached the broker."""
+
+    def __init__(self, inner: PaperBroker) -> None:
+        self.inner, self.name, self.capabilities = inner, inner.name, inner.capabilities
+
+    def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
+        self.inner.submit(request)
+        raise SystemExit("worker killed after placing")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_resume_after_crash_looks_up_the_reference_first(database: Database) -> None:
+    """A worker killed between placing and recording: the rerun must not place again."""
+    paper = PaperBroker(database, Decimal(100000))
+    key = accept(database, symbol="MSFT", action="buy", quantity=1, price=400)
+    with pytest.raises(SystemExit):
+        processor(database, CrashAfterSubmit(paper)).process(key)
+    assert state(database, key)[2] == [("entry", "submitting")]
+    # The lease of the dead worker must run out before another takes the alert.
+    fresh = AlertProcessor(database, paper, stuck_after=timedelta(seconds=0))
+    assert fresh.process(key).status == "done"
+    assert paper_orders(database) == 1
+    assert state(database, key)[2] == [("entry", "filled")]
+
+
+def test_busy_alert_is_left_to_its_holder(database: Database) -> None:
+    paper = PaperBroker(database, Decimal(100000))
+    key = accept(database, symbol="MSFT", action="buy", quantity=1, price=400)
+    with pytest.raises(SystemExit):
+        processor(database, CrashAfterSubmit(paper)).process(key)
+    assert processor(database).process(key).status == "busy"
+
+
+def test_market_order_without_any_price_is_rejected_with_reason(database: Database) -> None:
+    key = accept(database, symbol="ZZZ", action="buy", quantity=1)
+    outcome = processor(database).process(key)
+    assert outcome.status == "rejected"
+    status, reason, orders = state(database, key)
+    assert orders == [("entry", "rejected")] and "no price known for ZZZ" in (reason or "")
+
+
+def test_limit_rests_then_fills_when_a_later_price_crosses(database: Database) -> None:
+    resting = accept(database, symbol="NVDA", action="buy", quantity=1, price=100,
+                     order_type="limit", limit_price=90)
+    assert processor(database).process(resting).status == "done"
+    assert state(database, resting)[2] == [("entry", "submitted")]
+    later = accept(database, symbol="NVDA", action="sell", quantity=1, price=89, alert_id="x1")
+    processor(database).process(later)
+    assert state(database, resting)[2] == [("entry", "filled")]
+    with database.read() as session:
+        order = session.scalars(select(OrderRecord).where(OrderRecord.leg == "entry")
+                                .order_by(OrderRecord.id)).first()
+        assert order is not None and order.avg_fill_price == Decimal(89)
+        assert len(order.fills) == 1
+
+
+def test_close_flattens_and_close_when_flat_does_nothing(database: Database) -> None:
+    buy = accept(database, symbol="TSLA", action="buy", quantity=3, price=200)
+    processor(database).process(buy)
+    close = accept(database, symbol="TSLA", action="close", price=210)
+    assert processor(database).process(close).status == "done"
+    assert state(database, close)[2] == [("close", "filled")]
+    assert position(database, "TSLA") == 0
+    summary = PaperBroker(database, Decimal(100000)).account_summary()
+    assert summary.realized_pnl == Decimal(30)
+    again = accept(database, symbol="TSLA", action="close", alert_id="again")
+    assert processor(database).process(again).status == "done"
+    assert state(database, again) == ("done", "already flat in TSLA", [])
+
+
+def test_over_age_alert_is_expired_not_traded(database: Database) -> None:
+    old = int((datetime.now(UTC) - timedelta(seconds=200)).timestamp())
+    policy = replace(POLICY, max_age=timedelta(seconds=250))
+    key = accept(database, policy, symbol="AAPL", action="buy", quantity=1, price=1,
+                 timestamp=old)
+    with database.write() as session:  # time passes while the alert waits in the queue
+        alert = find_alert(session, key)
+        assert alert is not None
+        alert.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    assert processor(database).process(key).status == "expired"
+    assert paper_orders(database) == 0
+
+
+class DownBroker(PaperBroker):
+    def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
+        raise BrokerUnavailable("gateway not connected")
+
+
+def test_unavailable_broker_waits_then_expires(database: Database) -> None:
+    key = accept(database, symbol="AAPL", action="buy", quantity=1, price=1)
+    down = DownBroker(database, Decimal(100000))
+    outcome = processor(database, down).process(key)
+    assert outcome.status == "retry" and outcome.retry_in is not None
+    assert outcome.retry_in <= 5
+    assert state(database, key)[0] == AlertStatus.ACCEPTED
+    with database.write() as session:
+        alert = find_alert(session, key)
+        assert alert is not None
+        alert.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    final = processor(database, down).process(key)
+    assert final.status == "expired" and "gateway not connected" in (final.reason or "")
+    assert state(database, key)[2] == [("entry", "expired")]
+    assert paper_orders(database) == 0
+
+
+def test_insufficient_buying_power_is_a_rejection(database: Database) -> None:
+    key = accept(database, symbol="BRK.A", action="buy", quantity=1, price=700000)
+    assert processor(database).process(key).status == "rejected"
+    assert "insufficient buying power" in (state(database, key)[1] or "")
+    assert OrderStatus.REJECTED == state(database, key)[2][0][1]

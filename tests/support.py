@@ -1,0 +1,226 @@
+"""Helpers for tests that run real parts: free ports, polling, private Redis, databases,
+and the whole stack (gunicorn + Celery workers) as subprocesses."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import redis
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+SECRET = "test-webhook-secret"
+TOKEN = "test-api-token"
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.05,
+             message: str = "condition") -> T:  # fmt: skip
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            last = check()
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}; last={last!r}")
+
+
+class RedisServer:
+    """A private redis-server on a free port, stopped by pid."""
+
+    def __init__(self, directory: Path, *, appendonly: bool = False) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.appendonly = appendonly
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        args = [shutil.which("redis-server") or "redis-server", "--port", str(self.port),
+                "--bind", "127.0.0.1", "--save", "", "--dir", str(self.directory),
+                "--appendonly", "yes" if self.appendonly else "no",
+                "--appendfsync", "everysec", "--logfile", str(self.directory / "redis.log")]  # fmt: skip
+        self.process = subprocess.Popen(args)
+        client = redis.Redis(port=self.port, socket_timeout=0.5)
+        wait_for(client.ping, timeout=10, message=f"redis on {self.port}")
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+
+def sqlite_url(directory: Path) -> str:
+    return f"sqlite:///{directory / 'ledger.db'}"
+
+
+def migrate(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "migrations" / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", database_url)
+    command.upgrade(config, "head")
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database on 127.0.0.1:5432, or None when none answers."""
+    import psycopg
+
+    admin_dsn = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"tvb_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError:
+        yield None
+        return
+    base = admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        from trading.ledger.db import _databases
+
+        for key, database in list(_databases.items()):
+            if name in key[1]:
+                database.dispose()
+                del _databases[key]
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IBKR_", "OANDA_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        TRADINGVIEW_WEBHOOK_SECRET=SECRET,
+        API_TOKEN=TOKEN,
+        BROKER="paper",
+        LOG_LEVEL="INFO",
+        SWEEP_INTERVAL_SECONDS="1",
+    )
+    env.update(overrides)
+    return env
+
+
+class Stack:
+    """gunicorn + Celery worker(s) (+ beat) as real subprocesses over a private Redis."""
+
+    def __init__(self, directory: Path, redis_url: str, database_url: str,
+                 **env: str) -> None:  # fmt: skip
+        self.directory = directory
+        self.port = free_port()
+        self.env = base_env(REDIS_URL=redis_url, DATABASE_URL=database_url,
+                            PORT=str(self.port), **env)  # fmt: skip
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.session = requests.Session()
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.directory / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
+        process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=log,
+                                   start_new_session=True)  # fmt: skip
+        self.processes[name] = process
+        return process
+
+    def start_web(self) -> None:
+        self._spawn("web", [str(VENV_BIN / "gunicorn"), "-c", "config/gunicorn.py",
+                            "--bind", f"127.0.0.1:{self.port}", "app.wsgi:app"])  # fmt: skip
+        wait_for(lambda: self.session.get(self.url + "/health", timeout=1).ok, timeout=20,
+                 message="web to answer")  # fmt: skip
+
+    def start_worker(self, name: str = "worker", concurrency: int = 2) -> subprocess.Popen[bytes]:
+        process = self._spawn(name, [str(VENV_BIN / "celery"), "-A", "tasks.celery_app", "worker",
+                                     "--concurrency", str(concurrency), "--queues", "alerts",
+                                     "--hostname", f"{name}-{self.port}@%h", "--without-mingle",
+                                     "--without-gossip", "--loglevel", "INFO"])  # fmt: skip
+        wait_for(lambda: b"ready" in (self.directory / f"{name}.log").read_bytes(), timeout=30,
+                 message=f"{name} to be ready")  # fmt: skip
+        return process
+
+    def start_beat(self) -> None:
+        self._spawn("beat", [str(VENV_BIN / "celery"), "-A", "tasks.celery_app", "beat",
+                             "--schedule", str(self.directory / "beat-schedule"),
+                             "--loglevel", "INFO"])  # fmt: skip
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    def log(self, name: str) -> str:
+        path = self.directory / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    # --- HTTP helpers ---------------------------------------------------------------
+
+    def alert(self, body: dict[str, Any] | str | bytes, *, with_secret: bool = True,
+              **kwargs: Any) -> requests.Response:  # fmt: skip
+        if isinstance(body, dict):
+            payload = {"secret": SECRET, **body} if with_secret else body
+            return self.session.post(self.url + "/webhook/tradingview", json=payload, timeout=5,
+                                     **kwargs)  # fmt: skip
+        return self.session.post(self.url + "/webhook/tradingview", data=body, timeout=5, **kwargs)
+
+    def api(self, path: str, method: str = "GET") -> requests.Response:
+        return self.session.request(method, self.url + path, timeout=5,
+                                    headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+
+    def alert_state(self, alert_id: str) -> dict[str, Any]:
+        response = self.api(f"/api/alerts/{alert_id}")
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def wait_alert(self, alert_id: str, status: str | tuple[str, ...] = "done",
+                   timeout: float = 20) -> dict[str, Any]:  # fmt: skip
+        wanted = (status,) if isinstance(status, str) else status
+        return wait_for(lambda: (s := self.alert_state(alert_id))["status"] in wanted and s,
+                        timeout=timeout, message=f"alert {alert_id} to be {wanted}")  # fmt: skip
+
+    def position(self, symbol: str) -> float:
+        positions = self.api("/api/account").json()["positions"]
+        return next((float(p["quantity"]) for p in positions if p["symbol"] == symbol), 0.0)
