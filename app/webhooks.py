@@ -11,6 +11,7 @@ import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -25,6 +26,7 @@ from trading.ingest import IngestPolicy, accept_alert, check_replay_window
 from trading.ledger.alerts import record_rejection
 from trading.ledger.models import AlertStatus
 
+DRAIN_LIMIT = 1024 * 1024
 webhooks = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ def tradingview() -> tuple[Response, int]:
             raise RequestEntityTooLarge()
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
+        _drain(request.environ)
         message = f"is larger than {settings.max_body_bytes} bytes"
         return _reject(svc, 413, {"body": [message]}, source, b"", None)
 
@@ -124,6 +127,21 @@ def tradingview() -> tuple[Response, int]:
     return jsonify(
         {"status": claim.status, "alert_id": claim.alert_id, "reason": claim.reason}
     ), 202
+
+
+def _drain(environ: dict[str, Any], most: int = DRAIN_LIMIT) -> None:
+    """Read (and drop) a moderately oversized body so the client sees our 413 rather than
+    a reset connection; a huge one is left unread and the connection closed."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    stream = environ.get("wsgi.input")
+    if stream is None or length > most:
+        return
+    remaining = length
+    while remaining > 0:
+        chunk = stream.read(min(65536, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
 
 
 def _policy(svc: Services) -> IngestPolicy:

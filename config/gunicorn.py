@@ -18,3 +18,5 @@ accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# One control socket per machine would clash between several stacks (tests, staging).
+control_socket_disable = True

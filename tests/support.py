@@ -32,8 +32,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.05,
-             message: str = "condition") -> T:  # fmt: skip
+def wait_for(
+    check: Callable[[], T | None],
+    timeout: float = 15.0,
+    interval: float = 0.05,
+    message: str = "condition",
+) -> T:
     """Poll ``check`` until it returns something truthy, or fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -61,10 +65,23 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
-        args = [shutil.which("redis-server") or "redis-server", "--port", str(self.port),
-                "--bind", "127.0.0.1", "--save", "", "--dir", str(self.directory),
-                "--appendonly", "yes" if self.appendonly else "no",
-                "--appendfsync", "everysec", "--logfile", str(self.directory / "redis.log")]  # fmt: skip
+        args = [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(self.directory),
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            "everysec",
+            "--logfile",
+            str(self.directory / "redis.log"),
+        ]
         self.process = subprocess.Popen(args)
         client = redis.Redis(port=self.port, socket_timeout=0.5)
         wait_for(client.ping, timeout=10, message=f"redis on {self.port}")
@@ -137,42 +154,83 @@ def base_env(**overrides: str) -> dict[str, str]:
 class Stack:
     """gunicorn + Celery worker(s) (+ beat) as real subprocesses over a private Redis."""
 
-    def __init__(self, directory: Path, redis_url: str, database_url: str,
-                 **env: str) -> None:  # fmt: skip
+    def __init__(self, directory: Path, redis_url: str, database_url: str, **env: str) -> None:
         self.directory = directory
         self.port = free_port()
-        self.env = base_env(REDIS_URL=redis_url, DATABASE_URL=database_url,
-                            PORT=str(self.port), **env)  # fmt: skip
+        self.env = base_env(
+            REDIS_URL=redis_url, DATABASE_URL=database_url, PORT=str(self.port), **env
+        )
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.url = f"http://127.0.0.1:{self.port}"
         self.session = requests.Session()
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         log = open(self.directory / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
-        process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=log,
-                                   start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True
+        )
         self.processes[name] = process
         return process
 
     def start_web(self) -> None:
-        self._spawn("web", [str(VENV_BIN / "gunicorn"), "-c", "config/gunicorn.py",
-                            "--bind", f"127.0.0.1:{self.port}", "app.wsgi:app"])  # fmt: skip
-        wait_for(lambda: self.session.get(self.url + "/health", timeout=1).ok, timeout=20,
-                 message="web to answer")  # fmt: skip
+        self._spawn(
+            "web",
+            [
+                str(VENV_BIN / "gunicorn"),
+                "-c",
+                "config/gunicorn.py",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "app.wsgi:app",
+            ],
+        )
+        wait_for(
+            lambda: self.session.get(self.url + "/health", timeout=1).ok,
+            timeout=20,
+            message="web to answer",
+        )
 
     def start_worker(self, name: str = "worker", concurrency: int = 2) -> subprocess.Popen[bytes]:
-        process = self._spawn(name, [str(VENV_BIN / "celery"), "-A", "tasks.celery_app", "worker",
-                                     "--concurrency", str(concurrency), "--queues", "alerts",
-                                     "--hostname", f"{name}-{self.port}@%h", "--without-mingle",
-                                     "--without-gossip", "--loglevel", "INFO"])  # fmt: skip
-        wait_for(lambda: b"ready" in (self.directory / f"{name}.log").read_bytes(), timeout=30,
-                 message=f"{name} to be ready")  # fmt: skip
+        process = self._spawn(
+            name,
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "tasks.celery_app",
+                "worker",
+                "--concurrency",
+                str(concurrency),
+                "--queues",
+                "alerts",
+                "--hostname",
+                f"{name}-{self.port}@%h",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "INFO",
+            ],
+        )
+        wait_for(
+            lambda: b"ready" in (self.directory / f"{name}.log").read_bytes(),
+            timeout=30,
+            message=f"{name} to be ready",
+        )
         return process
 
     def start_beat(self) -> None:
-        self._spawn("beat", [str(VENV_BIN / "celery"), "-A", "tasks.celery_app", "beat",
-                             "--schedule", str(self.directory / "beat-schedule"),
-                             "--loglevel", "INFO"])  # fmt: skip
+        self._spawn(
+            "beat",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "tasks.celery_app",
+                "beat",
+                "--schedule",
+                str(self.directory / "beat-schedule"),
+                "--loglevel",
+                "INFO",
+            ],
+        )
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
         process = self.processes.pop(name, None)
@@ -197,17 +255,20 @@ class Stack:
 
     # --- HTTP helpers ---------------------------------------------------------------
 
-    def alert(self, body: dict[str, Any] | str | bytes, *, with_secret: bool = True,
-              **kwargs: Any) -> requests.Response:  # fmt: skip
+    def alert(
+        self, body: dict[str, Any] | str | bytes, *, with_secret: bool = True, **kwargs: Any
+    ) -> requests.Response:
         if isinstance(body, dict):
             payload = {"secret": SECRET, **body} if with_secret else body
-            return self.session.post(self.url + "/webhook/tradingview", json=payload, timeout=5,
-                                     **kwargs)  # fmt: skip
+            return self.session.post(
+                self.url + "/webhook/tradingview", json=payload, timeout=5, **kwargs
+            )
         return self.session.post(self.url + "/webhook/tradingview", data=body, timeout=5, **kwargs)
 
     def api(self, path: str, method: str = "GET") -> requests.Response:
-        return self.session.request(method, self.url + path, timeout=5,
-                                    headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+        return self.session.request(
+            method, self.url + path, timeout=5, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
 
     def alert_state(self, alert_id: str) -> dict[str, Any]:
         response = self.api(f"/api/alerts/{alert_id}")
@@ -215,11 +276,19 @@ class Stack:
         result: dict[str, Any] = response.json()
         return result
 
-    def wait_alert(self, alert_id: str, status: str | tuple[str, ...] = "done",
-                   timeout: float = 20) -> dict[str, Any]:  # fmt: skip
+    def wait_alert(
+        self, alert_id: str, status: str | tuple[str, ...] = "done", timeout: float = 20
+    ) -> dict[str, Any]:
         wanted = (status,) if isinstance(status, str) else status
-        return wait_for(lambda: (s := self.alert_state(alert_id))["status"] in wanted and s,
-                        timeout=timeout, message=f"alert {alert_id} to be {wanted}")  # fmt: skip
+
+        def reached() -> dict[str, Any] | None:
+            state = self.alert_state(alert_id)
+            return state if state["status"] in wanted else None
+
+        found: dict[str, Any] = wait_for(
+            reached, timeout=timeout, message=f"alert {alert_id} to be {wanted}"
+        )
+        return found
 
     def position(self, symbol: str) -> float:
         positions = self.api("/api/account").json()["positions"]

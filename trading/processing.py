@@ -1,24 +1,32 @@
 """Processing one accepted alert: claim it, plan once, place each leg once, record.
 
 Safe to run any number of times for the same alert: the plan is durable, each leg is
-marked ``submitting`` before the broker call, and a leg found ``submitting`` is looked
-up at the broker by its reference before anything is sent again.
+marked ``submitting`` before the broker call (in the same transaction that claims the
+alert), and a leg found ``submitting`` is looked up at the broker by its reference
+before anything is sent again. A normal alert costs two ledger transactions here plus
+the broker's own work.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from trading.alerts.model import Alert
-from trading.brokers.port import Broker, OrderRequest
-from trading.errors import BrokerStateUnknown, BrokerUnavailable, OrderRejected, TemporaryError
+from trading.brokers.port import Broker, BrokerOrder, OrderRequest
+from trading.errors import (
+    BrokerStateUnknown,
+    BrokerUnavailable,
+    OperationalError,
+    OrderRejected,
+    TemporaryError,
+)
 from trading.keys import order_reference
 from trading.ledger.db import Database
 from trading.ledger.models import AlertRecord, AlertStatus, OrderRecord, OrderStatus, PlanRecord
@@ -38,6 +46,31 @@ class Outcome:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class LegWork:
+    """One leg to place now; ``resume`` means it may already be at the broker."""
+
+    order_pk: int
+    request: OrderRequest
+    resume: bool
+
+
+@dataclass
+class Claimed:
+    outcome: Outcome | None = None
+    needs_position_of: str | None = None
+    legs: list[LegWork] = field(default_factory=list)
+    expires_at: datetime | None = None
+
+
+@dataclass
+class LegResult:
+    order_pk: int
+    seen: BrokerOrder | None = None
+    status: str | None = None  # set when the leg ends without a broker answer
+    reason: str | None = None
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -51,91 +84,106 @@ class AlertProcessor:
         self._stuck_after = stuck_after
 
     def process(self, key: str, attempt: int = 0) -> Outcome:
-        claimed = self._claim(key)
-        if claimed is not None:
-            return claimed
+        results: list[LegResult] = []
         try:
-            plan_ready = self._ensure_plan(key)
-            if plan_ready is not None:
-                return plan_ready
-            return self._place_legs(key)
+            claimed = self._claim_and_plan(key, position=None)
+            if claimed.needs_position_of is not None:
+                position = self._position(claimed.needs_position_of)
+                claimed = self._claim_and_plan(key, position=position, reclaim=True)
+            if claimed.outcome is not None:
+                return claimed.outcome
+            for leg in claimed.legs:
+                results.append(self._place(leg, claimed.expires_at))
         except OrderRejected as error:
+            self._record(key, results)
             return self._finish(key, AlertStatus.REJECTED, error.reason)
         except (TemporaryError, BrokerStateUnknown) as error:
+            self._record(key, results)
             return self._retry_later(key, str(error), attempt)
+        return self._record(key, results, conclude=True)
 
-    # --- steps ------------------------------------------------------------------------
+    # --- the two ledger transactions ---------------------------------------------------
 
-    def _claim(self, key: str) -> Outcome | None:
-        """Take the alert's lease, or say why there is nothing to do."""
+    def _claim_and_plan(
+        self, key: str, *, position: Decimal | None, reclaim: bool = False
+    ) -> Claimed:
+        """Take the alert's lease, plan it if needed, and mark the legs to send now."""
         now = _now()
         with self._db.write() as session:
-            alert = session.scalar(select(AlertRecord).where(AlertRecord.key == key))
+            alert = self._alert(session, key)
             if alert is None:
-                return Outcome("missing", reason=f"no alert with key {key}")
-            if alert.status in AlertStatus.FINAL:
-                return Outcome(alert.status, reason=alert.reason)
-            lease_alive = (
-                alert.started_at is not None and alert.started_at > now - self._stuck_after
-            )
-            if alert.status == AlertStatus.PROCESSING and lease_alive:
-                return Outcome("busy", reason="another worker holds this alert")
-            in_flight = any(o.status != OrderStatus.PLANNED for o in alert.orders)
-            if now >= alert.expires_at and not in_flight:
-                self._expire(alert, now)
-                return Outcome(AlertStatus.EXPIRED, reason=alert.reason)
-            alert.status = AlertStatus.PROCESSING
-            alert.started_at = now
-            alert.attempts += 1
-            alert.updated_at = now
-        return None
-
-    def _ensure_plan(self, key: str) -> Outcome | None:
-        with self._db.read() as session:
-            alert = self._alert(session, key)
-            if alert.plan is not None:
-                return None
+                return Claimed(Outcome("missing", reason=f"no alert with key {key}"))
+            if not reclaim:
+                refused = self._lease(alert, now)
+                if refused is not None:
+                    return Claimed(refused)
             parsed = Alert.from_json(json.loads(alert.parsed))
-        position = self._position(parsed.symbol) if parsed.action == "close" else None
-        plan = plan_alert(parsed, position=position, capabilities=self._broker.capabilities)
+            if alert.plan is None:
+                if parsed.action == "close" and position is None:
+                    return Claimed(needs_position_of=parsed.symbol)
+                plan = plan_alert(parsed, position=position, capabilities=self._broker.capabilities)
+                self._record_plan(alert, parsed, plan, now)
+                session.flush()  # the new orders need their ids
+                if not plan.legs:
+                    self._close(alert, AlertStatus.DONE, plan.detail.get("reason"), now)
+                    return Claimed(Outcome(AlertStatus.DONE, reason=alert.reason))
+            legs = []
+            for order in alert.orders:
+                if order.status not in (OrderStatus.PLANNED, OrderStatus.SUBMITTING):
+                    continue
+                resume = order.status == OrderStatus.SUBMITTING
+                if not resume:
+                    order.status = OrderStatus.SUBMITTING
+                    order.submitting_at = order.updated_at = now
+                    record_event(session, order, order.order_ref, "submitting", {})
+                legs.append(LegWork(order.id, _request(order, parsed), resume))
+            return Claimed(legs=legs, expires_at=alert.expires_at)
+
+    def _record(self, key: str, results: list[LegResult], conclude: bool = False) -> Outcome:
+        """Record what the broker said about each leg; with ``conclude``, settle the alert."""
+        now = _now()
         with self._db.write() as session:
-            alert = self._alert(session, key)
-            if alert.plan is None:  # a concurrent run may have planned it meanwhile
-                self._record_plan(alert, parsed, plan)
-        if not plan.legs:
-            return self._finish(key, AlertStatus.DONE, plan.detail.get("reason"))
-        return None
+            alert = self._existing(session, key)
+            by_pk = {order.id: order for order in alert.orders}
+            for result in results:
+                order = by_pk[result.order_pk]
+                if result.seen is not None:
+                    apply_broker_order(session, order, result.seen)
+                elif result.status is not None:
+                    order.status, order.reason, order.updated_at = result.status, result.reason, now
+                    record_event(
+                        session, order, order.order_ref, result.status, {"reason": result.reason}
+                    )
+            if not conclude:
+                return Outcome(alert.status)
+            statuses = [order.status for order in alert.orders]
+            reasons = [order.reason for order in alert.orders if order.reason]
+            if statuses and all(s == OrderStatus.REJECTED for s in statuses):
+                self._close(alert, AlertStatus.REJECTED, reasons[0] if reasons else None, now)
+            elif any(s == OrderStatus.EXPIRED for s in statuses):
+                self._close(alert, AlertStatus.EXPIRED, reasons[0] if reasons else None, now)
+            else:
+                self._close(alert, AlertStatus.DONE, None, now)
+            return Outcome(alert.status, reason=alert.reason)
 
-    def _place_legs(self, key: str) -> Outcome:
-        with self._db.read() as session:
-            alert = self._alert(session, key)
-            parsed = Alert.from_json(json.loads(alert.parsed))
-            legs = [(o.id, o.order_ref, o.status) for o in alert.orders]
-            expires_at = alert.expires_at
-        for order_pk, reference, status in legs:
-            if status in OrderStatus.FINAL or status in OrderStatus.OPEN:
-                continue
-            seen = self._broker.order_by_reference(reference) if status == "submitting" else None
-            if seen is None:
-                if _now() >= expires_at:
-                    self._expire_order(order_pk, "the alert reached its maximum age before placing")
-                    continue
-                self._mark_submitting(key, order_pk)
-                try:
-                    seen = self._broker.submit(self._request(order_pk, parsed))
-                except OrderRejected as error:
-                    self._reject_order(order_pk, error.reason)
-                    continue
-                except BrokerUnavailable:
-                    # Raised only before anything was sent: the leg is simply not placed yet.
-                    self._set_status(order_pk, OrderStatus.PLANNED)
-                    raise
-            with self._db.write() as session:
-                order = session.get_one(OrderRecord, order_pk)
-                apply_broker_order(session, order, seen)
-        return self._conclude(key)
+    # --- the broker -------------------------------------------------------------------
 
-    # --- helpers ----------------------------------------------------------------------
+    def _place(self, leg: LegWork, expires_at: datetime | None) -> LegResult:
+        if leg.resume:
+            seen = self._broker.order_by_reference(leg.request.reference)
+            if seen is not None:
+                return LegResult(leg.order_pk, seen=seen)
+        if expires_at is not None and _now() >= expires_at:
+            reason = "the alert reached its maximum age before its order was placed"
+            return LegResult(leg.order_pk, status=OrderStatus.EXPIRED, reason=reason)
+        try:
+            return LegResult(leg.order_pk, seen=self._broker.submit(leg.request))
+        except OrderRejected as error:
+            return LegResult(leg.order_pk, status=OrderStatus.REJECTED, reason=error.reason)
+        except BrokerUnavailable:
+            # Raised only before anything was sent: the leg is simply not placed yet.
+            self._set_status(leg.order_pk, OrderStatus.PLANNED)
+            raise
 
     def _position(self, symbol: str) -> Decimal:
         for position in self._broker.positions():
@@ -143,8 +191,24 @@ class AlertProcessor:
                 return position.quantity
         return Decimal(0)
 
-    def _record_plan(self, alert: AlertRecord, parsed: Alert, plan: Plan) -> None:
-        now = _now()
+    # --- helpers ----------------------------------------------------------------------
+
+    def _lease(self, alert: AlertRecord, now: datetime) -> Outcome | None:
+        if alert.status in AlertStatus.FINAL:
+            return Outcome(alert.status, reason=alert.reason)
+        lease_alive = alert.started_at is not None and alert.started_at > now - self._stuck_after
+        if alert.status == AlertStatus.PROCESSING and lease_alive:
+            return Outcome("busy", reason="another worker holds this alert")
+        in_flight = any(o.status != OrderStatus.PLANNED for o in alert.orders)
+        if now >= alert.expires_at and not in_flight:
+            self._expire(alert, now)
+            return Outcome(AlertStatus.EXPIRED, reason=alert.reason)
+        alert.status = AlertStatus.PROCESSING
+        alert.started_at = alert.updated_at = now
+        alert.attempts += 1
+        return None
+
+    def _record_plan(self, alert: AlertRecord, parsed: Alert, plan: Plan, now: datetime) -> None:
         alert.plan = PlanRecord(
             kind=plan.kind,
             detail=json.dumps({**plan.detail, "legs": [leg.leg for leg in plan.legs]}),
@@ -168,99 +232,47 @@ class AlertProcessor:
                 )
             )
 
-    def _request(self, order_pk: int, parsed: Alert) -> OrderRequest:
-        with self._db.read() as session:
-            order = session.get_one(OrderRecord, order_pk)
-            return OrderRequest(
-                reference=order.order_ref,
-                symbol=order.symbol,
-                side=order.side,  # type: ignore[arg-type]
-                quantity=order.quantity,
-                order_type=order.order_type,  # type: ignore[arg-type]
-                limit_price=order.limit_price,
-                reference_price=parsed.price,
-                exchange=parsed.exchange,
-                sec_type=parsed.sec_type,
-                currency=parsed.currency,
-            )
-
-    def _mark_submitting(self, key: str, order_pk: int) -> None:
-        now = _now()
-        with self._db.write() as session:
-            order = session.get_one(OrderRecord, order_pk)
-            order.status = OrderStatus.SUBMITTING
-            order.submitting_at = order.submitting_at or now
-            order.updated_at = now
-            alert = self._alert(session, key)
-            alert.started_at = now  # keep the lease fresh
-            record_event(session, order, order.order_ref, "submitting", {})
-
     def _set_status(self, order_pk: int, status: str) -> None:
         with self._db.write() as session:
             order = session.get_one(OrderRecord, order_pk)
             order.status = status
             order.updated_at = _now()
 
-    def _reject_order(self, order_pk: int, reason: str) -> None:
-        with self._db.write() as session:
-            order = session.get_one(OrderRecord, order_pk)
-            order.status = OrderStatus.REJECTED
-            order.reason = reason
-            order.updated_at = _now()
-            record_event(session, order, order.order_ref, "rejected", {"reason": reason})
-
-    def _expire_order(self, order_pk: int, reason: str) -> None:
-        with self._db.write() as session:
-            order = session.get_one(OrderRecord, order_pk)
-            order.status = OrderStatus.EXPIRED
-            order.reason = reason
-            order.updated_at = _now()
-
-    def _conclude(self, key: str) -> Outcome:
-        with self._db.read() as session:
-            orders = self._alert(session, key).orders
-            statuses = [o.status for o in orders]
-            reasons = [o.reason for o in orders if o.reason]
-        if statuses and all(s == OrderStatus.REJECTED for s in statuses):
-            return self._finish(key, AlertStatus.REJECTED, reasons[0] if reasons else None)
-        if any(s == OrderStatus.EXPIRED for s in statuses):
-            return self._finish(key, AlertStatus.EXPIRED, reasons[0] if reasons else None)
-        return self._finish(key, AlertStatus.DONE, None)
-
     def _finish(self, key: str, status: str, reason: str | None) -> Outcome:
-        now = _now()
         with self._db.write() as session:
-            alert = self._alert(session, key)
-            alert.status = status
-            alert.reason = reason
-            alert.finished_at = now
-            alert.updated_at = now
-        log.info("alert %s %s%s", key, status, f": {reason}" if reason else "")
+            alert = self._existing(session, key)
+            self._close(alert, status, reason, _now())
         return Outcome(status, reason=reason)
+
+    @staticmethod
+    def _close(alert: AlertRecord, status: str, reason: str | None, now: datetime) -> None:
+        alert.status, alert.reason = status, reason
+        alert.finished_at = alert.updated_at = now
+        log.info("alert %s %s%s", alert.key, status, f": {reason}" if reason else "")
 
     def _retry_later(self, key: str, reason: str, attempt: int) -> Outcome:
         now = _now()
         with self._db.write() as session:
-            alert = self._alert(session, key)
+            alert = self._existing(session, key)
             in_flight = any(o.status == OrderStatus.SUBMITTING for o in alert.orders)
             deadline = alert.expires_at + (UNKNOWN_OUTCOME_GRACE if in_flight else timedelta(0))
             if now >= deadline:
-                alert.status = AlertStatus.EXPIRED if not in_flight else AlertStatus.FAILED
-                alert.reason = (
-                    f"broker unavailable until the alert's maximum age: {reason}"
-                    if not in_flight
-                    else f"order outcome still unknown; check the broker: {reason}"
-                )
-                alert.finished_at = alert.updated_at = now
+                if in_flight:
+                    status = AlertStatus.FAILED
+                    why = f"order outcome still unknown; check the broker: {reason}"
+                else:
+                    status = AlertStatus.EXPIRED
+                    why = f"broker unavailable until the alert's maximum age: {reason}"
                 for order in alert.orders:
                     if order.status == OrderStatus.PLANNED:
-                        order.status, order.reason = OrderStatus.EXPIRED, alert.reason
-                return Outcome(alert.status, reason=alert.reason)
-            # Release the lease so the retry (or the sweeper) can take it at once.
+                        order.status, order.reason = OrderStatus.EXPIRED, why
+                self._close(alert, status, why, now)
+                return Outcome(status, reason=why)
+            # Release the lease so the retry can take it at once; the retry message is ours,
+            # so the sweeper need not add one.
             alert.status = AlertStatus.ACCEPTED
             alert.reason = f"waiting: {reason}"
-            alert.updated_at = now
-            alert.enqueued_at = now  # the retry is our message; the sweeper need not add one
+            alert.updated_at = alert.enqueued_at = now
             remaining = (deadline - now).total_seconds()
         delay = min(5.0, 0.5 * (attempt + 1), max(0.1, remaining))
         return Outcome("retry", retry_in=delay, reason=reason)
@@ -269,15 +281,40 @@ class AlertProcessor:
     def _expire(alert: AlertRecord, now: datetime) -> None:
         age = (now - alert.alert_time).total_seconds()
         waiting = alert.reason.removeprefix("waiting: ") if alert.reason else None
-        alert.status = AlertStatus.EXPIRED
-        alert.reason = f"alert was {age:.0f} s old before it could be placed" + (
+        reason = f"alert was {age:.0f} s old before it could be placed" + (
             f" (last problem: {waiting})" if waiting else ""
         )
-        alert.finished_at = alert.updated_at = now
         for order in alert.orders:
             if order.status == OrderStatus.PLANNED:
-                order.status, order.reason = OrderStatus.EXPIRED, alert.reason
+                order.status, order.reason = OrderStatus.EXPIRED, reason
+        AlertProcessor._close(alert, AlertStatus.EXPIRED, reason, now)
+
+    @classmethod
+    def _existing(cls, session: Session, key: str) -> AlertRecord:
+        alert = cls._alert(session, key)
+        if alert is None:
+            raise OperationalError(f"alert {key} vanished from the ledger while processing")
+        return alert
 
     @staticmethod
-    def _alert(session: Session, key: str) -> AlertRecord:
-        return session.scalars(select(AlertRecord).where(AlertRecord.key == key)).one()
+    def _alert(session: Session, key: str) -> AlertRecord | None:
+        return session.scalar(
+            select(AlertRecord)
+            .where(AlertRecord.key == key)
+            .options(selectinload(AlertRecord.orders), selectinload(AlertRecord.plan))
+        )
+
+
+def _request(order: OrderRecord, parsed: Alert) -> OrderRequest:
+    return OrderRequest(
+        reference=order.order_ref,
+        symbol=order.symbol,
+        side=order.side,  # type: ignore[arg-type]
+        quantity=order.quantity,
+        order_type=order.order_type,  # type: ignore[arg-type]
+        limit_price=order.limit_price,
+        reference_price=parsed.price,
+        exchange=parsed.exchange,
+        sec_type=parsed.sec_type,
+        currency=parsed.currency,
+    )

@@ -31,15 +31,24 @@ POLICY = IngestPolicy(
 def accept(database: Database, policy: IngestPolicy = POLICY, **fields: Any) -> str:
     raw = __import__("json").dumps(fields).encode()
     decoded = decode_body(raw)
-    claim = accept_alert(database, decoded, validate_alert(decoded.fields),
-                         source_address="127.0.0.1", received_at=datetime.now(UTC), policy=policy)
+    claim = accept_alert(
+        database,
+        decoded,
+        validate_alert(decoded.fields),
+        source_address="127.0.0.1",
+        received_at=datetime.now(UTC),
+        policy=policy,
+    )
     assert claim.outcome == "accepted"
     return claim.key
 
 
 def processor(database: Database, broker: Any = None) -> AlertProcessor:
-    return AlertProcessor(database, broker or PaperBroker(database, Decimal(100000)),
-                          stuck_after=timedelta(seconds=30))
+    return AlertProcessor(
+        database,
+        broker or PaperBroker(database, Decimal(100000)),
+        stuck_after=timedelta(seconds=30),
+    )
 
 
 def state(database: Database, key: str) -> tuple[str, str | None, list[tuple[str, str]]]:
@@ -118,21 +127,29 @@ def test_market_order_without_any_price_is_rejected_with_reason(database: Databa
     key = accept(database, symbol="ZZZ", action="buy", quantity=1)
     outcome = processor(database).process(key)
     assert outcome.status == "rejected"
-    status, reason, orders = state(database, key)
+    _, reason, orders = state(database, key)
     assert orders == [("entry", "rejected")] and "no price known for ZZZ" in (reason or "")
 
 
 def test_limit_rests_then_fills_when_a_later_price_crosses(database: Database) -> None:
-    resting = accept(database, symbol="NVDA", action="buy", quantity=1, price=100,
-                     order_type="limit", limit_price=90)
+    resting = accept(
+        database,
+        symbol="NVDA",
+        action="buy",
+        quantity=1,
+        price=100,
+        order_type="limit",
+        limit_price=90,
+    )
     assert processor(database).process(resting).status == "done"
     assert state(database, resting)[2] == [("entry", "submitted")]
     later = accept(database, symbol="NVDA", action="sell", quantity=1, price=89, alert_id="x1")
     processor(database).process(later)
     assert state(database, resting)[2] == [("entry", "filled")]
     with database.read() as session:
-        order = session.scalars(select(OrderRecord).where(OrderRecord.leg == "entry")
-                                .order_by(OrderRecord.id)).first()
+        order = session.scalars(
+            select(OrderRecord).where(OrderRecord.leg == "entry").order_by(OrderRecord.id)
+        ).first()
         assert order is not None and order.avg_fill_price == Decimal(89)
         assert len(order.fills) == 1
 
@@ -154,8 +171,7 @@ def test_close_flattens_and_close_when_flat_does_nothing(database: Database) -> 
 def test_over_age_alert_is_expired_not_traded(database: Database) -> None:
     old = int((datetime.now(UTC) - timedelta(seconds=200)).timestamp())
     policy = replace(POLICY, max_age=timedelta(seconds=250))
-    key = accept(database, policy, symbol="AAPL", action="buy", quantity=1, price=1,
-                 timestamp=old)
+    key = accept(database, policy, symbol="AAPL", action="buy", quantity=1, price=1, timestamp=old)
     with database.write() as session:  # time passes while the alert waits in the queue
         alert = find_alert(session, key)
         assert alert is not None
@@ -190,4 +206,4 @@ def test_insufficient_buying_power_is_a_rejection(database: Database) -> None:
     key = accept(database, symbol="BRK.A", action="buy", quantity=1, price=700000)
     assert processor(database).process(key).status == "rejected"
     assert "insufficient buying power" in (state(database, key)[1] or "")
-    assert OrderStatus.REJECTED == state(database, key)[2][0][1]
+    assert state(database, key)[2][0][1] == OrderStatus.REJECTED

@@ -13,7 +13,9 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app import create_app, services
@@ -55,11 +57,15 @@ def post(client: FlaskClient, body: Any, **kwargs: Any) -> Any:
 SEED = {"symbol": "AAPL", "action": "buy", "price": 150.0, "quantity": 1}
 
 
-def test_seed_alert_is_recorded_and_enqueued(client: FlaskClient, app: Flask,
-                                             settings: Settings) -> None:
+def test_seed_alert_is_recorded_and_enqueued(
+    client: FlaskClient, app: Flask, settings: Settings
+) -> None:
     before = queued(settings)
-    response = post(client, {**SEED, "alert_id": "seed-1", "timestamp": int(time.time())},
-                    content_type="text/plain")
+    response = post(
+        client,
+        {**SEED, "alert_id": "seed-1", "timestamp": int(time.time())},
+        content_type="text/plain",
+    )
     assert response.status_code == 202
     assert response.json == {"status": "queued", "alert_id": "seed-1"}
     assert counts(app)[0] == 1
@@ -102,8 +108,13 @@ def test_body_without_alert_id_dedups_by_digest(client: FlaskClient, app: Flask)
     ],
 )
 def test_bad_input_gets_its_status_and_changes_nothing(
-    client: FlaskClient, app: Flask, settings: Settings, body: Any, kwargs: dict[str, Any],
-    status: int, field: str,
+    client: FlaskClient,
+    app: Flask,
+    settings: Settings,
+    body: Any,
+    kwargs: dict[str, Any],
+    status: int,
+    field: str,
 ) -> None:
     before = queued(settings)
     response = post(client, body, **kwargs)
@@ -114,8 +125,12 @@ def test_bad_input_gets_its_status_and_changes_nothing(
 
 
 def test_text_alert_with_query_secret(client: FlaskClient) -> None:
-    response = client.post(URL, data=b"order buy @ 2 filled on TSLA. New strategy position is 2",
-                           query_string={"secret": SECRET}, content_type="text/plain")
+    response = client.post(
+        URL,
+        data=b"order buy @ 2 filled on TSLA. New strategy position is 2",
+        query_string={"secret": SECRET},
+        content_type="text/plain",
+    )
     assert response.status_code == 202
 
 
@@ -144,8 +159,9 @@ def test_rejections_are_listed_without_the_secret(client: FlaskClient) -> None:
     listed = client.get("/api/rejections", headers={"Authorization": f"Bearer {TOKEN}"}).json
     reasons = [r["reason"] for r in listed["rejections"]]
     assert any("quantity" in r for r in reasons) and any("secret" in r for r in reasons)
-    assert all("guess" not in r["excerpt"] and SECRET not in r["excerpt"]
-               for r in listed["rejections"])
+    assert all(
+        "guess" not in r["excerpt"] and SECRET not in r["excerpt"] for r in listed["rejections"]
+    )
 
 
 def test_api_requires_the_token(client: FlaskClient) -> None:
@@ -153,8 +169,14 @@ def test_api_requires_the_token(client: FlaskClient) -> None:
     assert client.get("/api/account", headers={"Authorization": "Bearer nope"}).status_code == 401
     ok = client.get("/api/account", headers={"Authorization": f"Bearer {TOKEN}"})
     assert ok.status_code == 200
-    assert set(ok.json["summary"]) >= {"TotalCashValue", "NetLiquidation", "BuyingPower",
-                                       "GrossPositionValue", "UnrealizedPnL", "RealizedPnL"}
+    assert set(ok.json["summary"]) >= {
+        "TotalCashValue",
+        "NetLiquidation",
+        "BuyingPower",
+        "GrossPositionValue",
+        "UnrealizedPnL",
+        "RealizedPnL",
+    }
 
 
 def test_health_always_answers(client: FlaskClient) -> None:
@@ -170,22 +192,49 @@ def test_health_always_answers(client: FlaskClient) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8),
-                                                                     children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
-field_names = st.sampled_from(["symbol", "ticker", "action", "side", "quantity", "qty", "price",
-                               "order_type", "limit_price", "alert_id", "timestamp", "message",
-                               "sentiment", "take_profit", "secret", "other"])
+field_names = st.sampled_from(
+    [
+        "symbol",
+        "ticker",
+        "action",
+        "side",
+        "quantity",
+        "qty",
+        "price",
+        "order_type",
+        "limit_price",
+        "alert_id",
+        "timestamp",
+        "message",
+        "sentiment",
+        "take_profit",
+        "secret",
+        "other",
+    ]
+)
 
 
-@hyp_settings(deadline=None, max_examples=150,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(body=st.one_of(st.binary(max_size=200),
-                      st.dictionaries(field_names, json_values, max_size=8).map(
-                          lambda d: json.dumps({**d, "secret": SECRET}).encode())))
-def test_no_body_gives_a_500_or_half_written_rows(client: FlaskClient, app: Flask,
-                                                  body: bytes) -> None:
+@hyp_settings(
+    deadline=None,
+    max_examples=150,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    body=st.one_of(
+        st.binary(max_size=200),
+        st.dictionaries(field_names, json_values, max_size=8).map(
+            lambda d: json.dumps({**d, "secret": SECRET}).encode()
+        ),
+    )
+)
+def test_no_body_gives_a_500_or_half_written_rows(
+    client: FlaskClient, app: Flask, body: bytes
+) -> None:
     before = counts(app)
     response = client.post(URL, data=body)
     assert response.status_code in {200, 202, 400, 401, 409}, response.data

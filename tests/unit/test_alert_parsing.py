@@ -21,21 +21,47 @@ def parse(raw: bytes):  # type: ignore[no-untyped-def]
     [
         (b'{"symbol":"AAPL","action":"buy","quantity":1,"price":150}', "AAPL", None, "buy", "1"),
         (b'{"ticker":"NASDAQ:aapl","side":"BUY","qty":"2.5"}', "AAPL", "NASDAQ", "buy", "2.5"),
-        (b'{"symbol":"EURUSD","order_action":"short","contracts":"10000"}', "EURUSD", None,
-         "sell", "10000"),
+        (
+            b'{"symbol":"EURUSD","order_action":"short","contracts":"10000"}',
+            "EURUSD",
+            None,
+            "sell",
+            "10000",
+        ),
         (b'{"symbol":"ES1!","signal":"Long","size":1}', "ES1!", None, "buy", "1"),
         (b'{"symbol":"BRK.B","action":"sell","amount":"3"}', "BRK.B", None, "sell", "3"),
         (b'{"symbol":"AAPL","action":"exit"}', "AAPL", None, "close", None),
         (b'{"symbol":"AAPL","action":"buy","sentiment":"flat"}', "AAPL", None, "close", None),
         (b'\xef\xbb\xbf{"symbol":"AAPL","action":"buy","quantity":1}\n', "AAPL", None, "buy", "1"),
-        (b'{"message":"order buy @ 3 filled on NVDA. New strategy position is 3"}', "NVDA", None,
-         "buy", "3"),
-        (b"order sell @ 2 filled on NASDAQ:NVDA. New strategy position is -2", "NVDA", "NASDAQ",
-         "sell", "2"),
-        (b"MACD Strategy (12, 26): Order buy @ 1,000 filled on TSLA. New strategy position is 1,000",
-         "TSLA", None, "buy", "1000"),
-        (b'{"message":"{\\"symbol\\":\\"AAPL\\",\\"action\\":\\"buy\\",\\"quantity\\":4}"}', "AAPL",
-         None, "buy", "4"),
+        (
+            b'{"message":"order buy @ 3 filled on NVDA. New strategy position is 3"}',
+            "NVDA",
+            None,
+            "buy",
+            "3",
+        ),
+        (
+            b"order sell @ 2 filled on NASDAQ:NVDA. New strategy position is -2",
+            "NVDA",
+            "NASDAQ",
+            "sell",
+            "2",
+        ),
+        (
+            b"MACD Strategy (12, 26): Order buy @ 1,000 filled on TSLA. "
+            b"New strategy position is 1,000",
+            "TSLA",
+            None,
+            "buy",
+            "1000",
+        ),
+        (
+            b'{"message":"{\\"symbol\\":\\"AAPL\\",\\"action\\":\\"buy\\",\\"quantity\\":4}"}',
+            "AAPL",
+            None,
+            "buy",
+            "4",
+        ),
     ],
 )
 def test_accepted_shapes(
@@ -69,26 +95,53 @@ def test_strategy_sentence_keeps_the_new_position() -> None:
         (b'{"symbol":"AAPL","action":"buy","quantity":"NaN"}', "quantity", "no value"),
         (b'{"symbol":"AAPL","action":"buy","quantity":NaN}', "quantity", "no value"),
         (b'{"symbol":"{{ticker}}","action":"buy","quantity":1}', "symbol", "placeholder"),
-        (b'{"symbol":"AAPL","action":"buy","quantity":"{{strategy.order.contracts}}"}',
-         "quantity", "placeholder"),
+        (
+            b'{"symbol":"AAPL","action":"buy","quantity":"{{strategy.order.contracts}}"}',
+            "quantity",
+            "placeholder",
+        ),
         (b'{"symbol":"AAPL","action":"buy","quantity":1,"price":"None"}', "price", "no value"),
-        (b'{"symbol":"AAPL","action":"buy","quantity":1,"order_type":"stop"}', "order_type",
-         "not supported yet"),
-        (b'{"symbol":"AAPL","action":"buy","quantity":1,"order_type":"limit"}', "limit_price",
-         "required"),
-        (b'{"symbol":"AAPL","action":"buy","quantity":1,"limit_price":5}', "limit_price",
-         "only goes with"),
-        (b'{"symbol":"AAPL","action":"buy","quantity":1,"take_profit":160}', "take_profit",
-         "not supported yet"),
-        (b'{"symbol":"AAPL","action":"buy","quantity":1,"stopLoss":{"price":140}}', "stopLoss",
-         "not supported yet"),
-        (b'{"symbol":"AAPL","ticker":"MSFT","action":"buy","quantity":1}', "symbol",
-         "more than once"),
+        (
+            b'{"symbol":"AAPL","action":"buy","quantity":1,"order_type":"stop"}',
+            "order_type",
+            "not supported yet",
+        ),
+        (
+            b'{"symbol":"AAPL","action":"buy","quantity":1,"order_type":"limit"}',
+            "limit_price",
+            "required",
+        ),
+        (
+            b'{"symbol":"AAPL","action":"buy","quantity":1,"limit_price":5}',
+            "limit_price",
+            "only goes with",
+        ),
+        (
+            b'{"symbol":"AAPL","action":"buy","quantity":1,"take_profit":160}',
+            "take_profit",
+            "not supported yet",
+        ),
+        (
+            b'{"symbol":"AAPL","action":"buy","quantity":1,"stopLoss":{"price":140}}',
+            "stopLoss",
+            "not supported yet",
+        ),
+        (
+            b'{"symbol":"AAPL","ticker":"MSFT","action":"buy","quantity":1}',
+            "symbol",
+            "more than once",
+        ),
         (b'{"symbol":"AA PL","action":"buy","quantity":1}', "symbol", "not a ticker"),
-        (b'{"symbol":"AAPL","action":"buy","quantity":1,"timestamp":"yesterday"}', "timestamp",
-         "ISO-8601"),
-        (b'{"symbol":"AAPL","action":"buy","quantity":1,"alert_id":"has space"}', "alert_id",
-         "printable"),
+        (
+            b'{"symbol":"AAPL","action":"buy","quantity":1,"timestamp":"yesterday"}',
+            "timestamp",
+            "ISO-8601",
+        ),
+        (
+            b'{"symbol":"AAPL","action":"buy","quantity":1,"alert_id":"has space"}',
+            "alert_id",
+            "printable",
+        ),
         (b'{"symbol":"AAPL","action":"buy","quantity":{"n":1}}', "quantity", "single value"),
     ],
 )
@@ -136,8 +189,16 @@ def test_limit_price_falls_back_to_price() -> None:
 
 
 def test_alert_round_trips_through_json() -> None:
-    alert = validate_alert({"symbol": "NYSE:IBM", "action": "sell", "quantity": "1.25",
-                            "price": "99.10", "timestamp": 1764115200, "alert_id": "a-1"})
+    alert = validate_alert(
+        {
+            "symbol": "NYSE:IBM",
+            "action": "sell",
+            "quantity": "1.25",
+            "price": "99.10",
+            "timestamp": 1764115200,
+            "alert_id": "a-1",
+        }
+    )
     from trading.alerts.model import Alert
 
     assert Alert.from_json(alert.to_json()) == alert

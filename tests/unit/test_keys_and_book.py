@@ -12,8 +12,16 @@ from trading.keys import canonical_digest, order_reference, strip_broker_suffix
 
 @pytest.mark.parametrize(
     "key",
-    ["abc", "b-" + "0" * 32, "AAPL-entry-1764115200", "x" * 200, "has:colon", "ünïcode", "x-abc",
-     "a~1764115200000"],
+    [
+        "abc",
+        "b-" + "0" * 32,
+        "AAPL-entry-1764115200",
+        "x" * 200,
+        "has:colon",
+        "ünïcode",
+        "x-abc",
+        "a~1764115200000",
+    ],
 )
 def test_order_reference_is_bounded_and_colon_free(key: str) -> None:
     reference = order_reference(key, "entry")
@@ -23,8 +31,11 @@ def test_order_reference_is_bounded_and_colon_free(key: str) -> None:
 
 
 def test_order_reference_differs_per_leg_and_key() -> None:
-    refs = {order_reference(k, leg) for k in ("a", "b", "x" * 100, "y" * 100)
-            for leg in ("entry", "close")}
+    refs = {
+        order_reference(k, leg)
+        for k in ("a", "b", "x" * 100, "y" * 100)
+        for leg in ("entry", "close")
+    }
     assert len(refs) == 8
 
 
@@ -61,7 +72,12 @@ D = Decimal
     ],
 )
 def test_fill_arithmetic(
-    before: tuple, side: str, qty: object, price: object, after: tuple, realized: object,
+    before: tuple,
+    side: str,
+    qty: object,
+    price: object,
+    after: tuple,
+    realized: object,
     cash: object,
 ) -> None:
     effect = apply_fill(Holding(D(before[0]), D(before[1])), side, D(qty), D(price))
@@ -77,8 +93,14 @@ def test_fill_refuses_nonsense() -> None:
 
 @pytest.mark.parametrize(
     ("side", "limit", "market", "crosses"),
-    [("buy", 10, 9, True), ("buy", 10, 10, True), ("buy", 10, 11, False),
-     ("sell", 10, 11, True), ("sell", 10, 10, True), ("sell", 10, 9, False)],
+    [
+        ("buy", 10, 9, True),
+        ("buy", 10, 10, True),
+        ("buy", 10, 11, False),
+        ("sell", 10, 11, True),
+        ("sell", 10, 10, True),
+        ("sell", 10, 9, False),
+    ],
 )
 def test_limit_crossing(side: str, limit: int, market: int, crosses: bool) -> None:
     assert limit_crosses(side, D(limit), D(market)) is crosses

@@ -64,8 +64,13 @@ def test_forwarded_for_only_from_trusted_proxies(
 
 
 def _auth(**kwargs: object) -> bool:
-    base = {"secret": "s3", "raw_body": b"{}", "body_secret": None, "query_secret": None,
-            "signature_header": None}
+    base = {
+        "secret": "s3",
+        "raw_body": b"{}",
+        "body_secret": None,
+        "query_secret": None,
+        "signature_header": None,
+    }
     return webhook_authenticated(**{**base, **kwargs})  # type: ignore[arg-type]
 
 
@@ -85,8 +90,14 @@ def test_webhook_authentication_paths() -> None:
 def test_log_redaction() -> None:
     import logging
 
-    record = logging.LogRecord("x", logging.INFO, __file__, 1,
-                               "POST /webhook?secret=%s&x=1 body %s", ("abcd1234", "hunter22"),
-                               None)
+    record = logging.LogRecord(
+        "x",
+        logging.INFO,
+        __file__,
+        1,
+        "POST /webhook?secret=%s&x=1 body %s",
+        ("abcd1234", "hunter22"),
+        None,
+    )
     RedactSecrets(["hunter22"]).filter(record)
     assert "abcd1234" not in record.getMessage() and "hunter22" not in record.getMessage()

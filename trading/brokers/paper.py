@@ -68,7 +68,7 @@ class PaperBroker:
             )
             session.add(order)
             session.flush()
-            price = self._last_price(session, request.symbol)
+            price = request.reference_price or self._last_price(session, request.symbol)
             if request.order_type == "market":
                 if price is None:
                     _reject(order, f"no price known for {request.symbol}: send price in the alert")

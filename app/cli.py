@@ -1,0 +1,84 @@
+"""Send a test alert with the configured secret and print the answer.
+
+python -m app.cli send AAPL buy 1 --price 150
+python -m app.cli send EURUSD sell 10000 --order-type limit --limit-price 1.09
+python -m app.cli alert <alert_id>        # what became of it
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+
+import requests
+
+from config.settings import ConfigError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m app.cli",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--url", help="base URL (default http://127.0.0.1:$PORT)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    send = commands.add_parser("send", help="send an alert to the webhook")
+    send.add_argument("symbol")
+    send.add_argument("action", choices=["buy", "sell", "close"])
+    send.add_argument("quantity", nargs="?")
+    send.add_argument("--price")
+    send.add_argument("--order-type", choices=["market", "limit"], default="market")
+    send.add_argument("--limit-price")
+    send.add_argument("--alert-id", help="default: a fresh unique id")
+    show = commands.add_parser("alert", help="show an alert's status, plan, orders and fills")
+    show.add_argument("alert_id")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    base = args.url or f"http://127.0.0.1:{settings.port}"
+    try:
+        if args.command == "send":
+            secret = settings.tradingview_webhook_secret
+            body: dict[str, object] = {
+                "secret": secret.get_secret_value() if secret else "",
+                "symbol": args.symbol,
+                "action": args.action,
+                "alert_id": args.alert_id or f"cli-{uuid.uuid4().hex[:12]}",
+                "timestamp": int(time.time()),
+                "order_type": args.order_type,
+            }
+            for name in ("quantity", "price", "limit_price"):
+                if getattr(args, name) is not None:
+                    body[name] = getattr(args, name)
+            response = requests.post(f"{base}/webhook/tradingview", json=body, timeout=10)
+        else:
+            token = settings.api_token
+            response = requests.get(
+                f"{base}/api/alerts/{args.alert_id}",
+                timeout=10,
+                headers={"Authorization": f"Bearer {token.get_secret_value() if token else ''}"},
+            )
+    except requests.RequestException as error:
+        print(f"could not reach {base}: {error}", file=sys.stderr)
+        return 1
+    print(response.status_code)
+    try:
+        print(json.dumps(response.json(), indent=2))
+    except ValueError:
+        print(response.text)
+    return 0 if response.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

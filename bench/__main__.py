@@ -1,0 +1,239 @@
+"""``python -m bench``: webhook accept latency and throughput, and alert → paper fill latency,
+each beside a floor measured in the same run with the same client, concurrency and
+observation. Results: bench/results/latest.json and latest.md."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.support import SECRET, TOKEN, RedisServer, Stack, migrate, sqlite_url, wait_for
+
+RESULTS = Path(__file__).resolve().parent / "results"
+POLL_INTERVAL = 0.002
+
+
+class Client:
+    """One keep-alive HTTP connection; the same client for the real path and the floor."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        self.connection.request(method, path, body=body, headers=headers or {})
+        response = self.connection.getresponse()
+        return response.status, response.read()
+
+
+def alert_body() -> bytes:
+    return json.dumps(
+        {
+            "secret": SECRET,
+            "symbol": "AAPL",
+            "action": "buy",
+            "quantity": 1,
+            "price": 150,
+            "alert_id": f"bench-{uuid.uuid4().hex}",
+        }
+    ).encode()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def run_clients(
+    port: int, path: str, clients: int, per_client: int, expect: int = 202
+) -> tuple[list[float], float]:
+    """Latencies in ms and requests/s for ``clients`` concurrent keep-alive connections."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def work() -> None:
+        client = Client(port)
+        mine = []
+        for _ in range(per_client):
+            body = alert_body()
+            started = time.perf_counter()
+            status, text = client.request("POST", path, body, {"Content-Type": "application/json"})
+            mine.append((time.perf_counter() - started) * 1000)
+            if status != expect:
+                errors.append(f"{status} {text[:200]!r}")
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=work) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} unexpected answers, e.g. {errors[0]}")
+    return latencies, len(latencies) / elapsed
+
+
+def round_trips(
+    count: int,
+    send: Callable[[Client, str], None],
+    is_done: Callable[[Client, str], bool],
+    port: int,
+) -> list[float]:
+    """Send one item, poll until it is observed done, count times (ms each)."""
+    client = Client(port)
+    times = []
+    for _ in range(count):
+        marker = f"bench-{uuid.uuid4().hex}"
+        started = time.perf_counter()
+        send(client, marker)
+        while not is_done(client, marker):
+            time.sleep(POLL_INTERVAL)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def main() -> int:
+    directory = Path(tempfile.mkdtemp(prefix="tvbridge-bench-"))
+    redis_server = RedisServer(directory / "redis", appendonly=True).start()
+    url = sqlite_url(directory)
+    migrate(url)
+    env = {"LOG_LEVEL": "WARNING", "PAPER_STARTING_CASH": "1000000000000"}
+    stack = Stack(directory, redis_server.url, url, **env)
+    floor = Stack(directory / "floor", redis_server.url, url, **env)
+    (directory / "floor").mkdir()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    results: dict[str, Any] = {}
+    try:
+        stack.start_web()
+        stack.start_worker("worker", concurrency=2)
+        floor._spawn(
+            "web",
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "-c",
+                "config/gunicorn.py",
+                "--bind",
+                f"127.0.0.1:{floor.port}",
+                "bench.floor_app:app",
+            ],
+        )
+        wait_for(
+            lambda: Client(floor.port).request("GET", "/floor/marker/x")[0] == 200,
+            timeout=20,
+            message="floor app",
+        )
+
+        # Warm both up (imports, pools, SQLite pages).
+        run_clients(stack.port, "/webhook/tradingview", 4, 50)
+        run_clients(floor.port, "/floor", 4, 50)
+
+        for clients, per_client in ((1, 600), (16, 125)):
+            real, real_rps = run_clients(stack.port, "/webhook/tradingview", clients, per_client)
+            base, base_rps = run_clients(floor.port, "/floor", clients, per_client)
+            # Latency keys without a suffix are one client; throughput without one is 16.
+            latency = "" if clients == 1 else f"_c{clients}"
+            rate = "" if clients == 16 else f"_c{clients}"
+            results[f"accept_p50_ms{latency}"] = round(percentile(real, 0.5), 3)
+            results[f"accept_p99_ms{latency}"] = round(percentile(real, 0.99), 3)
+            results[f"accept_rps{rate}"] = round(real_rps, 1)
+            results[f"floor_accept_p50_ms{latency}"] = round(percentile(base, 0.5), 3)
+            results[f"floor_accept_p99_ms{latency}"] = round(percentile(base, 0.99), 3)
+            results[f"floor_accept_rps{rate}"] = round(base_rps, 1)
+
+        # Let the workers drain the flood before timing single round trips.
+        wait_for(
+            lambda: stack.api("/api/orders?status=submitting").json()["orders"] == [],
+            timeout=120,
+            message="workers to drain",
+        )
+        time.sleep(1)
+
+        def send_alert(client: Client, marker: str) -> None:
+            body = json.dumps(
+                {
+                    "secret": SECRET,
+                    "symbol": "MSFT",
+                    "action": "buy",
+                    "quantity": 1,
+                    "price": 400,
+                    "alert_id": marker,
+                }
+            ).encode()
+            client.request("POST", "/webhook/tradingview", body)
+
+        def alert_done(client: Client, marker: str) -> bool:
+            status, text = client.request("GET", f"/api/alerts/{marker}", headers=auth)
+            if status == 200 and b'"status":"rejected"' in text:
+                raise RuntimeError(f"benchmark alert rejected: {text[:300]!r}")
+            return status == 200 and b'"status":"done"' in text
+
+        def send_noop(client: Client, marker: str) -> None:
+            client.request("POST", f"/floor/task?marker={marker}")
+
+        def noop_done(client: Client, marker: str) -> bool:
+            return b'"done"' in client.request("GET", f"/floor/marker/{marker}")[1]
+
+        round_trips(10, send_alert, alert_done, stack.port)
+        round_trips(10, send_noop, noop_done, floor.port)
+        e2e = round_trips(150, send_alert, alert_done, stack.port)
+        e2e_floor = round_trips(150, send_noop, noop_done, floor.port)
+        results["e2e_p50_ms"] = round(percentile(e2e, 0.5), 3)
+        results["e2e_p99_ms"] = round(percentile(e2e, 0.99), 3)
+        results["floor_e2e_p50_ms"] = round(percentile(e2e_floor, 0.5), 3)
+        results["floor_e2e_p99_ms"] = round(percentile(e2e_floor, 0.99), 3)
+        results["e2e_mean_ms"] = round(statistics.mean(e2e), 3)
+    finally:
+        floor.stop_all()
+        stack.stop_all()
+        redis_server.stop()
+    ratios = {
+        "accept_p50_ratio": results["accept_p50_ms"] / results["floor_accept_p50_ms"],
+        "e2e_p50_ratio": results["e2e_p50_ms"] / results["floor_e2e_p50_ms"],
+    }
+    results.update({k: round(v, 2) for k, v in ratios.items()})
+    results["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "latest.md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+def markdown(r: dict[str, Any]) -> str:
+    rows = [
+        ("accept p50, 1 client (ms)", r["accept_p50_ms"], r["floor_accept_p50_ms"], "≤ 2x"),
+        ("accept p99, 1 client (ms)", r["accept_p99_ms"], r["floor_accept_p99_ms"], "≤ 10 ms"),
+        ("accept p50, 16 clients (ms)", r["accept_p50_ms_c16"], r["floor_accept_p50_ms_c16"], ""),
+        ("accept p99, 16 clients (ms)", r["accept_p99_ms_c16"], r["floor_accept_p99_ms_c16"], ""),
+        ("accepted alerts/s, 16 clients", r["accept_rps"], r["floor_accept_rps"], "≥ 1000"),
+        ("accepted alerts/s, 1 client", r["accept_rps_c1"], r["floor_accept_rps_c1"], ""),
+        ("alert → paper fill p50 (ms)", r["e2e_p50_ms"], r["floor_e2e_p50_ms"], "≤ 2.5x"),
+        ("alert → paper fill p99 (ms)", r["e2e_p99_ms"], r["floor_e2e_p99_ms"], ""),
+    ]
+    lines = ["| measure | tvbridge | floor | ratio | goal |", "|---|---:|---:|---:|---|"]
+    for name, ours, floor, goal in rows:
+        ratio = ours / floor if floor else float("nan")
+        lines.append(f"| {name} | {ours} | {floor} | {ratio:.2f} | {goal} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

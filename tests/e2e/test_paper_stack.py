@@ -1,0 +1,171 @@
+"""The whole paper stack as real processes: gunicorn, Celery workers, Redis, the ledger."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.support import SECRET, RedisServer, Stack, migrate, postgres_database, sqlite_url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    directory = tmp_path_factory.mktemp(f"stack-{request.param}")
+    with postgres_database() as pg_url:
+        if request.param == "postgres" and pg_url is None:
+            pytest.skip("no PostgreSQL answers on 127.0.0.1:5432")
+        url = sqlite_url(directory) if request.param == "sqlite" else str(pg_url)
+        migrate(url)
+        redis_server = RedisServer(directory / "redis").start()
+        stack = Stack(directory, redis_server.url, url)
+        try:
+            stack.start_web()
+            stack.start_worker("worker-a", concurrency=2)
+            stack.start_worker("worker-b", concurrency=2)
+            yield stack
+        finally:
+            stack.stop_all()
+            redis_server.stop()
+            if request.node.session.testsfailed:
+                for name in ("web", "worker-a", "worker-b"):
+                    print(f"--- {name} log ---\n{stack.log(name)[-3000:]}")
+
+
+def test_alert_becomes_a_paper_position(stack: Stack) -> None:
+    response = stack.alert(
+        {
+            "symbol": "AAPL",
+            "action": "buy",
+            "price": 150,
+            "quantity": 1,
+            "alert_id": "e2e-aapl-1",
+            "timestamp": int(time.time()),
+        }
+    )
+    assert response.status_code == 202, response.text
+    assert response.json() == {"status": "queued", "alert_id": "e2e-aapl-1"}
+    state = stack.wait_alert("e2e-aapl-1")
+    assert state["orders"][0]["status"] == "filled"
+    assert state["orders"][0]["order_ref"].endswith(".entry")
+    assert state["plan"]["kind"] == "open" and len(state["fills"]) == 1
+    assert stack.position("AAPL") == 1
+    summary = stack.api("/api/account").json()["summary"]
+    assert summary["GrossPositionValue"] == 150
+
+
+def test_duplicate_delivery_trades_once(stack: Stack) -> None:
+    body = {"symbol": "AMD", "action": "buy", "price": 100, "quantity": 5, "alert_id": "e2e-dup"}
+    statuses = [stack.alert(body).status_code for _ in range(3)]
+    assert statuses == [202, 200, 200]
+    stack.wait_alert("e2e-dup")
+    orders = [o for o in stack.api("/api/orders?symbol=AMD").json()["orders"]]
+    assert len(orders) == 1 and stack.position("AMD") == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"symbol": "IBM", "action": "buy", "quantity": 1, "price": 1, "secret": "wrong"}, 401),
+        ({"symbol": "IBM", "action": "buy", "quantity": "NaN", "price": 1}, 400),
+        (
+            {
+                "symbol": "IBM",
+                "action": "buy",
+                "quantity": 1,
+                "price": 1,
+                "timestamp": int(time.time()) - 3600,
+            },
+            400,
+        ),
+        (b"x" * 70000, 413),
+    ],
+)
+def test_bad_input_changes_nothing(stack: Stack, body: object, status: int) -> None:
+    before = stack.api("/api/orders").json()["orders"]
+    response = stack.alert(body)  # type: ignore[arg-type]
+    assert response.status_code == status, response.text
+    assert "errors" in response.json()
+    assert stack.api("/api/orders").json()["orders"] == before
+    assert stack.position("IBM") == 0
+
+
+def test_resting_limit_can_be_cancelled(stack: Stack) -> None:
+    stack.alert(
+        {
+            "symbol": "NFLX",
+            "action": "buy",
+            "quantity": 1,
+            "price": 500,
+            "order_type": "limit",
+            "limit_price": 400,
+            "alert_id": "e2e-limit",
+        }
+    )
+    order = stack.wait_alert("e2e-limit")["orders"][0]
+    assert order["status"] == "submitted"
+    cancelled = stack.api(f"/api/orders/{order['id']}/cancel", method="POST")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = stack.api(f"/api/orders/{order['id']}/cancel", method="POST")
+    assert again.status_code == 409
+    assert stack.api("/api/orders/999999/cancel", method="POST").status_code == 404
+
+
+def test_health_and_ready_see_the_workers(stack: Stack) -> None:
+    health = stack.session.get(stack.url + "/health", timeout=5).json()
+    assert health["status"] == "ok", health
+    assert health["checks"]["workers"]["alive"] == 2
+    assert stack.session.get(stack.url + "/ready", timeout=5).status_code == 200
+
+
+def test_concurrent_alerts_on_one_symbol_lose_nothing(stack: Stack) -> None:
+    """Two worker processes, 100 alerts on one symbol: every share is accounted for."""
+
+    def send(i: int) -> int:
+        side = "buy" if i % 4 else "sell"
+        return stack.alert(
+            {
+                "symbol": "SPY",
+                "action": side,
+                "quantity": 2,
+                "price": 500 + i % 7,
+                "alert_id": f"e2e-spy-{i}",
+            }
+        ).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(send, range(100)))
+    assert statuses == [202] * 100
+    for i in range(100):
+        stack.wait_alert(f"e2e-spy-{i}", timeout=60)
+    expected = sum(2 if i % 4 else -2 for i in range(100))
+    assert stack.position("SPY") == expected
+    orders = stack.api("/api/orders?symbol=SPY&limit=1000").json()["orders"]
+    assert len(orders) == 100 and all(o["status"] == "filled" for o in orders)
+    account = stack.api("/api/account").json()["summary"]
+    # Cash moved by exactly what was filled: nothing lost, nothing doubled.
+    spent = sum((2 if i % 4 else -2) * (500 + i % 7) for i in range(100))
+    assert abs(account["TotalCashValue"] + spent - (100000 - 150 - 500)) < 1e-6
+
+
+def test_text_alert_with_query_secret(stack: Stack) -> None:
+    response = stack.session.post(
+        stack.url + "/webhook/tradingview",
+        params={"secret": SECRET},
+        timeout=5,
+        data=b"My strategy: order buy @ 3 filled on QQQ. New strategy position is 3",
+        headers={"Content-Type": "text/plain"},
+    )
+    assert response.status_code == 202
+    stack.wait_alert(response.json()["alert_id"], status=("done", "rejected"))
+    assert SECRET not in stack.log("web")
+
+
+def test_no_secret_in_any_log(stack: Stack, tmp_path: Path) -> None:
+    for name in ("web", "worker-a", "worker-b"):
+        assert SECRET not in stack.log(name)
