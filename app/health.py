@@ -12,6 +12,7 @@ import redis
 from flask import Blueprint, Response, current_app, jsonify
 
 from app import Services, services
+from trading.ledger.alerts import recent_clock_skew
 
 health = Blueprint("health", __name__)
 
@@ -44,8 +45,13 @@ def collect(svc: Services) -> dict[str, Any]:
         )
         return {"alive": len(names), "names": names}
 
+    def clock() -> dict[str, Any]:
+        with svc.database.read() as session:
+            return recent_clock_skew(session)
+
     checks = {
         "database": _timed(svc.database.ping),
+        "clock_skew": _timed(clock),
         "redis": _timed(client.ping),
         "workers": _timed(workers),
     }

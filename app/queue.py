@@ -27,6 +27,10 @@ def _publisher(redis_url: str, settings: Settings) -> Celery:
         **config["broker_transport_options"],
         "socket_timeout": 0.5,
         "socket_connect_timeout": 0.5,
+        # kombu would otherwise sleep and retry connecting for seconds.
+        "max_retries": 0,
+        "interval_start": 0,
+        "connect_retries_timeout": 0.5,
     }
     config["broker_connection_retry"] = False
     config["broker_connection_max_retries"] = 0

@@ -20,6 +20,7 @@ from app import Services, services
 from app.addresses import allowed, client_address
 from app.auth import SIGNATURE_HEADER, webhook_authenticated
 from app.queue import enqueue_alert
+from app.ratelimit import FailedAuthLimiter
 from trading.alerts import DecodedBody, decode_body, validate_alert
 from trading.errors import AlertInvalid, TemporaryError
 from trading.ingest import IngestPolicy, accept_alert, check_replay_window
@@ -35,6 +36,23 @@ _SECRET_IN_TEXT = re.compile(
 )
 
 
+class Refused(Exception):
+    """A check failed: answer ``status`` with ``errors`` (and record it unless quiet)."""
+
+    def __init__(
+        self,
+        status: int,
+        errors: dict[str, list[str]],
+        *,
+        raw: bytes = b"",
+        decoded: DecodedBody | None = None,
+        quiet: bool = False,
+    ) -> None:
+        super().__init__(status)
+        self.status, self.errors, self.raw, self.decoded = status, errors, raw, decoded
+        self.quiet = quiet
+
+
 @webhooks.post("/webhook/tradingview")
 def tradingview() -> tuple[Response, int]:
     svc = services(current_app)
@@ -44,51 +62,17 @@ def tradingview() -> tuple[Response, int]:
         request.remote_addr, request.headers.get("X-Forwarded-For"), settings.proxy_networks()
     )
     try:
-        if (request.content_length or 0) > settings.max_body_bytes:
-            raise RequestEntityTooLarge()
-        raw = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        _drain(request.environ)
-        message = f"is larger than {settings.max_body_bytes} bytes"
-        return _reject(svc, 413, {"body": [message]}, source, b"", None)
-
-    if not allowed(source, settings.allowed_networks()):
-        return _reject(
-            svc, 403, {"source": [f"address {source} is not allowed"]}, source, raw, None
-        )
-
-    decoded: DecodedBody | None = None
-    decode_error: AlertInvalid | None = None
-    try:
-        decoded = decode_body(raw)
-    except AlertInvalid as error:
-        decode_error = error
-    secret = settings.tradingview_webhook_secret
-    if not webhook_authenticated(
-        secret=secret.get_secret_value() if secret else "",
-        raw_body=raw,
-        body_secret=decoded.secret if decoded else None,
-        query_secret=request.args.get("secret"),
-        signature_header=request.headers.get(SIGNATURE_HEADER),
-    ):
-        errors = {
-            "secret": [
-                "missing or wrong: send the shared secret in the body's "
-                '"secret" field, the ?secret= parameter, or sign the body'
-            ]
-        }
-        return _reject(svc, 401, errors, source, raw, decoded)
-    if decoded is None:
-        errors = decode_error.errors if decode_error else {"body": ["could not be read"]}
-        return _reject(svc, 400, errors, source, raw, None)
-
-    try:
+        raw = _read_body(settings.max_body_bytes)
+        _check_source(svc, source)
+        decoded = _authenticate(svc, source, raw)
         alert = validate_alert(decoded.fields)
         check_replay_window(
             alert, now=received_at, window=timedelta(seconds=settings.replay_window_seconds)
         )
     except AlertInvalid as error:
-        return _reject(svc, 400, error.errors, source, raw, decoded)
+        return _reject(svc, Refused(400, error.errors, raw=raw, decoded=decoded), source)
+    except Refused as refused:
+        return _reject(svc, refused, source)
 
     try:
         claim = accept_alert(
@@ -104,22 +88,21 @@ def tradingview() -> tuple[Response, int]:
         return jsonify({"status": "unavailable", "errors": {"ledger": [str(error)]}}), 503
 
     if claim.outcome == "duplicate":
-        body = {
-            "status": "duplicate",
-            "alert_id": claim.alert_id,
-            "state": claim.status,
-            "reason": claim.reason,
-        }
-        return jsonify(body), 200
+        return jsonify(
+            {
+                "status": "duplicate",
+                "alert_id": claim.alert_id,
+                "state": claim.status,
+                "reason": claim.reason,
+            }
+        ), 200
     if claim.outcome == "conflict":
-        errors = {
-            "alert_id": [
-                f"{claim.alert_id!r} was already used with a different body "
-                "inside the deduplication window"
-            ]
-        }
-        return _reject(svc, 409, errors, source, raw, decoded, alert_id=claim.alert_id)
-
+        message = (
+            f"{claim.alert_id!r} was already used with a different body inside the "
+            "deduplication window"
+        )
+        conflict = Refused(409, {"alert_id": [message]}, raw=raw, decoded=decoded)
+        return _reject(svc, conflict, source, alert_id=claim.alert_id)
     if claim.status == AlertStatus.ACCEPTED:
         enqueue_alert(settings, claim.key, claim.expires_at)
         log.info("alert %s accepted from %s", claim.alert_id, source)
@@ -127,6 +110,63 @@ def tradingview() -> tuple[Response, int]:
     return jsonify(
         {"status": claim.status, "alert_id": claim.alert_id, "reason": claim.reason}
     ), 202
+
+
+def _read_body(limit: int) -> bytes:
+    try:
+        if (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
+        return request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        _drain(request.environ)
+        raise Refused(413, {"body": [f"is larger than {limit} bytes"]}) from None
+
+
+def _check_source(svc: Services, source: str) -> None:
+    if not allowed(source, svc.settings.allowed_networks()):
+        raise Refused(403, {"source": [f"address {source} is not allowed"]})
+    if _limiter(svc).blocked(source):
+        message = f"too many failed authentications from {source}; try again in a minute"
+        raise Refused(429, {"source": [message]}, quiet=True)
+
+
+def _authenticate(svc: Services, source: str, raw: bytes) -> DecodedBody:
+    """Authenticate, then hand back the decoded body (or why it could not be decoded)."""
+    decoded: DecodedBody | None = None
+    decode_error: AlertInvalid | None = None
+    try:
+        decoded = decode_body(raw)
+    except AlertInvalid as error:
+        decode_error = error
+    secret = svc.settings.tradingview_webhook_secret
+    if not webhook_authenticated(
+        secret=secret.get_secret_value() if secret else "",
+        raw_body=raw,
+        body_secret=decoded.secret if decoded else None,
+        query_secret=request.args.get("secret"),
+        signature_header=request.headers.get(SIGNATURE_HEADER),
+    ):
+        errors = {
+            "secret": [
+                "missing or wrong: send the shared secret in the body's "
+                '"secret" field, the ?secret= parameter, or sign the body'
+            ]
+        }
+        if _limiter(svc).record_failure(source):
+            errors["source"] = [
+                f"{source} reached {svc.settings.auth_failures_per_minute} "
+                "failed authentications this minute; further attempts get 429"
+            ]
+        raise Refused(401, errors, raw=raw, decoded=decoded)
+    if decoded is None:
+        errors = decode_error.errors if decode_error else {"body": ["could not be read"]}
+        raise Refused(400, errors, raw=raw)
+    return decoded
+
+
+def _limiter(svc: Services) -> FailedAuthLimiter:
+    s = svc.settings
+    return FailedAuthLimiter(s.redis_url, s.auth_failures_per_minute, s.allowed_networks())
 
 
 def _drain(environ: dict[str, Any], most: int = DRAIN_LIMIT) -> None:
@@ -155,32 +195,28 @@ def _policy(svc: Services) -> IngestPolicy:
 
 
 def _reject(
-    svc: Services,
-    status: int,
-    errors: dict[str, list[str]],
-    source: str,
-    raw: bytes,
-    decoded: DecodedBody | None,
-    *,
-    alert_id: str | None = None,
+    svc: Services, refused: Refused, source: str, *, alert_id: str | None = None
 ) -> tuple[Response, int]:
-    reason = "; ".join(f"{field} {' '.join(problems)}" for field, problems in errors.items())
-    log.info("webhook %d from %s: %s", status, source, reason)
-    try:
-        record_rejection(
-            svc.database,
-            at=datetime.now(UTC),
-            status_code=status,
-            reason=reason,
-            source=source,
-            excerpt=_excerpt(raw, decoded, svc),
-        )
-    except TemporaryError as error:
-        log.warning("rejection not recorded: %s", error)
-    body: dict[str, object] = {"errors": errors}
+    reason = "; ".join(
+        f"{field} {' '.join(problems)}" for field, problems in refused.errors.items()
+    )
+    log.info("webhook %d from %s: %s", refused.status, source, reason)
+    if not refused.quiet:
+        try:
+            record_rejection(
+                svc.database,
+                at=datetime.now(UTC),
+                status_code=refused.status,
+                reason=reason,
+                source=source,
+                excerpt=_excerpt(refused.raw, refused.decoded, svc),
+            )
+        except TemporaryError as error:
+            log.warning("rejection not recorded: %s", error)
+    body: dict[str, object] = {"errors": refused.errors}
     if alert_id is not None:
         body = {"status": "conflict", "alert_id": alert_id, **body}
-    return jsonify(body), status
+    return jsonify(body), refused.status
 
 
 def _excerpt(raw: bytes, decoded: DecodedBody | None, svc: Services) -> str:

@@ -9,6 +9,7 @@ from config.settings import Settings
 PROCESS_ALERT = "tvbridge.process_alert"
 SWEEP = "tvbridge.sweep"
 NOOP = "tvbridge.noop"
+PRUNE = "tvbridge.prune"
 ALERTS_QUEUE = "alerts"
 
 # Far above any alert's maximum age, so Redis never redelivers a task that is merely slow.
@@ -47,6 +48,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_send_sent_event": False,
         "beat_schedule": {
             "sweep": {"task": SWEEP, "schedule": settings.sweep_interval_seconds},
+            "prune": {"task": PRUNE, "schedule": 3600.0},
         },
         "timezone": "UTC",
         "enable_utc": True,

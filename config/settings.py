@@ -62,6 +62,48 @@ class Settings(BaseSettings):
     ibkr_port: int = Field(7497, ge=1, le=65535, description="4001/4002 Gateway, 7496/7497 TWS.")
     ibkr_client_id: int = Field(1, ge=0, description="Fixed: IB binds orders to a client id.")
     ibkr_account_id: str = Field("", description="Account to trade; empty = the only one.")
+    ibkr_connect_timeout_seconds: float = Field(
+        20.0, gt=0, description="Gateway: handshake plus startup sync must finish within this."
+    )
+    ibkr_reconnect_min_seconds: float = Field(
+        1.0, gt=0, description="Gateway: first reconnect wait; doubles (with jitter) per failure."
+    )
+    ibkr_reconnect_max_seconds: float = Field(
+        30.0, gt=0, description="Gateway: longest wait between two connection attempts."
+    )
+    ibkr_client_id_in_use_seconds: float = Field(
+        10.0, ge=0, description="Gateway: extra wait after error 326 (client id still in use)."
+    )
+    ibkr_probe_interval_seconds: float = Field(
+        10.0, gt=0, description="Gateway: how often reqCurrentTime checks the socket is alive."
+    )
+    ibkr_probe_timeout_seconds: float = Field(
+        5.0, gt=0, description="Gateway: a probe unanswered this long means reconnect."
+    )
+    ibkr_connectivity_hold_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Gateway: after 1100 (IB lost its servers), wait this long "
+        "for 1101/1102 before reconnecting the socket.",
+    )
+    ibkr_pacing_per_second: int = Field(
+        45, ge=1, le=50, description="Gateway: messages per second sent to IB (IB allows 50)."
+    )
+    ibkr_rpc_timeout_seconds: float = Field(
+        5.0, gt=0, description="Worker: how long a read or cancel waits for the gateway."
+    )
+    ibkr_place_timeout_seconds: float = Field(
+        10.0, gt=0, description="Worker: how long placing waits before the outcome is unknown."
+    )
+    ibkr_rpc_reclaim_idle_seconds: float = Field(
+        5.0, gt=0, description="Gateway: a request held this long by a dead gateway is taken over."
+    )
+    ibkr_ledger_sync_wait_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="Gateway: after reconciling, how long to wait for the ledger "
+        "consumer to record what was found before serving RPCs.",
+    )
     oanda_api_token: SecretStr | None = None
     oanda_account_id: str = ""
     oanda_env: Literal["practice", "live"] = "practice"
@@ -100,6 +142,19 @@ class Settings(BaseSettings):
         30.0, gt=0, description="A started alert untouched this long is resumed by the sweeper."
     )
     retention_days: int = Field(30, ge=1, description="Ledger rows older than this are pruned.")
+    auth_failures_per_minute: int = Field(
+        20,
+        ge=1,
+        description="Failed webhook authentications per source address per minute "
+        "before 429 (TradingView's and allow-listed addresses are never limited).",
+    )
+    paper_ack_delay_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=30,
+        description="Simulated broker acknowledgement latency of the paper "
+        "broker (demos and fault tests); 0 in production.",
+    )
 
     @field_validator("ip_allowlist", "trusted_proxies")
     @classmethod

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from config.celery import NOOP, PROCESS_ALERT, SWEEP
+from config.celery import NOOP, PROCESS_ALERT, PRUNE, SWEEP
 from config.settings import get_settings
 from tasks.celery_app import app
 from trading.brokers.registry import make_broker
 from trading.ledger.db import get_database
+from trading.ledger.prune import prune
 from trading.processing import AlertProcessor
 from trading.sweeper import sweep
 
@@ -50,10 +51,21 @@ def sweep_alerts() -> dict[str, int]:
         get_database(settings.database_url),
         enqueue_alert,
         now=datetime.now(UTC),
-        accepted_grace=timedelta(seconds=max(2 * settings.sweep_interval_seconds, 10)),
+        accepted_grace=timedelta(seconds=max(2 * settings.sweep_interval_seconds, 2)),
         stuck_after=timedelta(seconds=settings.stuck_after_seconds),
     )
     return {"enqueued": len(report.enqueued), "expired": len(report.expired)}
+
+
+@app.task(name=PRUNE, acks_late=False, ignore_result=True)
+def prune_ledger() -> dict[str, int]:
+    settings = get_settings()
+    report = prune(
+        get_database(settings.database_url),
+        now=datetime.now(UTC),
+        retention=timedelta(days=settings.retention_days),
+    )
+    return {"alerts": report.alerts, "rejections": report.rejections}
 
 
 @app.task(name=NOOP, acks_late=True, ignore_result=True)

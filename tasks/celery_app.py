@@ -24,4 +24,4 @@ app = create_celery()
 
 # Tasks register themselves on import; imported late because they need ``app``.
 from tasks import alerts as _alerts  # noqa: E402, F401
-from tasks import heartbeat as _heartbeat  # noqa: E402, F401
+from tasks import lifecycle as _lifecycle  # noqa: E402, F401

@@ -164,15 +164,22 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.session = requests.Session()
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = open(self.directory / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
         process = subprocess.Popen(
-            args, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True
+            args,
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         self.processes[name] = process
         return process
 
-    def start_web(self) -> None:
+    def start_web(self, env: dict[str, str] | None = None) -> None:
         self._spawn(
             "web",
             [
@@ -183,6 +190,7 @@ class Stack:
                 f"127.0.0.1:{self.port}",
                 "app.wsgi:app",
             ],
+            env,
         )
         wait_for(
             lambda: self.session.get(self.url + "/health", timeout=1).ok,
@@ -190,7 +198,11 @@ class Stack:
             message="web to answer",
         )
 
-    def start_worker(self, name: str = "worker", concurrency: int = 2) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, name: str = "worker", concurrency: int = 2, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        log = self.directory / f"{name}.log"
+        offset = log.stat().st_size if log.exists() else 0
         process = self._spawn(
             name,
             [
@@ -209,9 +221,10 @@ class Stack:
                 "--loglevel",
                 "INFO",
             ],
+            env,
         )
         wait_for(
-            lambda: b"ready" in (self.directory / f"{name}.log").read_bytes(),
+            lambda: b"ready" in log.read_bytes()[offset:],
             timeout=30,
             message=f"{name} to be ready",
         )

@@ -9,6 +9,7 @@ they are rejected; limit orders rest until a later price crosses them.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -39,14 +40,24 @@ class PaperBroker:
         asset_classes=frozenset({"STK", "CASH", "CRYPTO", "FUT"}),
     )
 
-    def __init__(self, database: Database, starting_cash: Decimal) -> None:
+    def __init__(
+        self, database: Database, starting_cash: Decimal, ack_delay_seconds: float = 0.0
+    ) -> None:
         self._db = database
         self._starting_cash = starting_cash
+        self._ack_delay = ack_delay_seconds
 
     # --- orders -----------------------------------------------------------------------
 
     @retrier(0)
     def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
+        placed = self._place(request)
+        if self._ack_delay:
+            # The order is booked; only its acknowledgement is late, as over a network.
+            time.sleep(self._ack_delay)
+        return placed
+
+    def _place(self, request: port.OrderRequest) -> port.BrokerOrder:
         with self._db.write() as session:
             account = self._lock_account(session)
             existing = self._order(session, request.reference)

@@ -160,3 +160,26 @@ def stranded_alerts(
     )
     rows = list(session.scalars(accepted.limit(500))) + list(session.scalars(stuck.limit(500)))
     return rows
+
+
+def recent_clock_skew(session: Session, limit: int = 50) -> dict[str, Any]:
+    """How far alert timestamps lag our receipt clock (network delay plus clock skew).
+
+    A large or negative median means the web host's clock (or TradingView's) is off, which
+    would make the replay window refuse good alerts.
+    """
+    rows = session.execute(
+        select(AlertRecord.received_at, AlertRecord.alert_time)
+        .where(AlertRecord.alert_time != AlertRecord.received_at)
+        .order_by(AlertRecord.id.desc())
+        .limit(limit)
+    ).all()
+    if not rows:
+        return {"samples": 0, "median_seconds": None}
+    lags = sorted((received - sent).total_seconds() for received, sent in rows)
+    return {
+        "samples": len(lags),
+        "median_seconds": round(lags[len(lags) // 2], 3),
+        "min_seconds": round(lags[0], 3),
+        "max_seconds": round(lags[-1], 3),
+    }

@@ -1,16 +1,18 @@
-"""Workers announce themselves in Redis so /health can tell whether any are alive."""
+"""Worker process life: heartbeats in Redis (so /health can tell whether any worker is alive)
+and signal handling in pool children."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import signal
 import socket
 import threading
 from typing import Any
 
 import redis
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from config.settings import get_settings
 
@@ -32,6 +34,14 @@ def _beat(name: str) -> None:
         _stop.wait(HEARTBEAT_EVERY_SECONDS)
     with contextlib.suppress(redis.RedisError):
         client.delete(HEARTBEAT_PREFIX + name)
+
+
+@worker_process_init.connect
+def _ignore_group_sigterm(**_: Any) -> None:
+    """Process managers (honcho, systemd) signal the whole process group. The main worker
+    process answers SIGTERM with a warm shutdown that lets running tasks finish; a pool
+    child must not die of the same signal halfway through placing an order."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 @worker_ready.connect

@@ -1,0 +1,176 @@
+"""Faults between the webhook and the worker: an accepted alert is traded once or visibly
+expired, never lost and never doubled. Faults are signals to our own child processes (by
+pid) and a private redis-server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.faultproxy import FaultProxy
+from tests.support import RedisServer, Stack, migrate, sqlite_url, wait_for
+from trading.ledger.db import get_database
+from trading.ledger.models import PaperOrder
+
+FAST_RECOVERY = {"SWEEP_INTERVAL_SECONDS": "1", "STUCK_AFTER_SECONDS": "3"}
+
+
+class Harness:
+    def __init__(self, directory: Path, *, appendonly: bool = False, **env: str) -> None:
+        self.redis = RedisServer(directory / "redis", appendonly=appendonly).start()
+        self.url = sqlite_url(directory)
+        migrate(self.url)
+        self.stack = Stack(directory, self.redis.url, self.url, **{**FAST_RECOVERY, **env})
+
+    def paper_orders(self, reference_part: str) -> int:
+        with get_database(self.url).read() as session:
+            query = select(func.count()).select_from(PaperOrder)
+            query = query.where(PaperOrder.reference.contains(reference_part))
+            return session.scalar(query) or 0
+
+    def close(self) -> None:
+        self.stack.stop_all()
+        self.redis.stop()
+
+
+@pytest.fixture
+def harness(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Harness]:
+    marker = request.node.get_closest_marker("harness")
+    harness = Harness(tmp_path, **(marker.kwargs if marker else {}))
+    yield harness
+    harness.close()
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        print(harness.stack.log("worker")[-4000:])
+
+
+def alert(stack: Stack, alert_id: str, **extra: object) -> int:
+    body = {"symbol": "AAPL", "action": "buy", "quantity": 1, "price": 100, "alert_id": alert_id}
+    return stack.alert({**body, **extra}).status_code
+
+
+def worker_children(worker: subprocess.Popen[bytes]) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True)
+    return [int(pid) for pid in out.stdout.split()]
+
+
+def test_redis_down_at_accept_then_traded_after_it_returns(harness: Harness) -> None:
+    """W9 + R1: Redis is down when the alert arrives: 202 at once; traded once Redis is back."""
+    stack = harness.stack
+    stack.start_web()
+    stack.start_worker()
+    stack.start_beat()
+    harness.redis.kill()
+    started = time.monotonic()
+    assert alert(stack, "w9-1") == 202
+    assert time.monotonic() - started < 1.0
+    harness.redis.start()  # same port, empty: the message never existed
+    stack.wait_alert("w9-1", timeout=40)
+    assert harness.paper_orders("w9-1") == 1
+    # The workers consume fresh work too after the restart.
+    assert alert(stack, "r1-after") == 202
+    stack.wait_alert("r1-after", timeout=20)
+
+
+def test_slow_redis_answers_within_a_second(harness: Harness) -> None:
+    """W10: the web's Redis answers after 2 s: the webhook still answers in under 1 s and the
+    alert is traded once the (direct) workers' sweeper finds it."""
+    proxy = FaultProxy(harness.redis.port).start()
+    try:
+        stack = harness.stack
+        stack.start_web(env={"REDIS_URL": f"redis://127.0.0.1:{proxy.port}/0"})
+        stack.start_worker()
+        stack.start_beat()
+        proxy.latency = 2.0
+        started = time.monotonic()
+        assert alert(stack, "w10-1") == 202
+        assert time.monotonic() - started < 1.0
+        stack.wait_alert("w10-1", timeout=30)
+        assert harness.paper_orders("w10-1") == 1
+    finally:
+        proxy.stop()
+
+
+@pytest.mark.harness(PAPER_ACK_DELAY_SECONDS="3")
+def test_worker_child_killed_after_placing(harness: Harness) -> None:
+    """C1: SIGKILL the worker child while the broker has the order but we have no answer:
+    Celery acks the message anyway; the sweeper resumes, finds the reference, places
+    nothing again."""
+    stack = harness.stack
+    stack.start_web()
+    worker = stack.start_worker(concurrency=1)
+    stack.start_beat()
+    assert alert(stack, "c1-1") == 202
+    wait_for(lambda: harness.paper_orders("c1-1") == 1, timeout=15, message="order placed")
+    for pid in worker_children(worker):
+        os.kill(pid, signal.SIGKILL)
+    state = stack.wait_alert("c1-1", timeout=40)
+    assert state["orders"][0]["status"] == "filled"
+    assert harness.paper_orders("c1-1") == 1
+
+
+@pytest.mark.harness(PAPER_ACK_DELAY_SECONDS="3")
+def test_whole_worker_killed_then_restarted(harness: Harness) -> None:
+    """C2: SIGKILL the worker's main process mid-task; after a restart it is traded once."""
+    stack = harness.stack
+    stack.start_web()
+    stack.start_worker(concurrency=1)
+    stack.start_beat()
+    assert alert(stack, "c2-1") == 202
+    wait_for(lambda: harness.paper_orders("c2-1") == 1, timeout=15, message="order placed")
+    stack.stop("worker", sig=signal.SIGKILL)
+    stack.start_worker(concurrency=1)
+    stack.wait_alert("c2-1", timeout=40)
+    assert harness.paper_orders("c2-1") == 1
+
+
+@pytest.mark.harness(PAPER_ACK_DELAY_SECONDS="2")
+def test_sigterm_during_a_task_finishes_it(harness: Harness) -> None:
+    """C3: a process manager's SIGTERM mid-task: the task completes (warm shutdown), once."""
+    stack = harness.stack
+    stack.start_web()
+    stack.start_worker(concurrency=1)
+    assert alert(stack, "c3-1") == 202
+    wait_for(lambda: harness.paper_orders("c3-1") == 1, timeout=15, message="order placed")
+    stack.stop("worker", sig=signal.SIGTERM, timeout=30)
+    state = stack.alert_state("c3-1")
+    assert state["status"] == "done" and state["orders"][0]["status"] == "filled"
+    assert harness.paper_orders("c3-1") == 1
+
+
+@pytest.mark.harness(ALERT_MAX_AGE_SECONDS="5")
+def test_alert_that_waited_too_long_is_expired_not_traded(harness: Harness) -> None:
+    """C7: no worker until after the alert's maximum age: recorded expired, never traded."""
+    stack = harness.stack
+    stack.start_web()
+    assert alert(stack, "c7-1") == 202
+    time.sleep(5.5)  # the scenario itself is "time passes"
+    stack.start_worker()
+    stack.start_beat()
+    state = stack.wait_alert("c7-1", status="expired", timeout=20)
+    assert "old" in state["reason"]
+    assert harness.paper_orders("c7-1") == 0
+
+
+@pytest.mark.harness(appendonly=True)
+def test_redis_killed_with_aof_every_alert_traded_once(harness: Harness) -> None:
+    """R2: kill -9 Redis (AOF everysec) right after accepting a burst: whatever Redis lost or
+    resurrected, every accepted alert is traded exactly once."""
+    stack = harness.stack
+    stack.start_web()
+    stack.start_beat()
+    ids = [f"r2-{i}" for i in range(20)]
+    assert [alert(stack, i, quantity=1 + n % 3) for n, i in enumerate(ids)] == [202] * 20
+    harness.redis.kill()
+    harness.redis.start()  # replays the append-only file
+    stack.start_worker()
+    for i in ids:
+        stack.wait_alert(i, timeout=60)
+    assert all(harness.paper_orders(f"{i}.") == 1 for i in ids)
+    assert stack.position("AAPL") == sum(1 + n % 3 for n in range(20))
