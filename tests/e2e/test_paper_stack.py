@@ -169,3 +169,45 @@ def test_text_alert_with_query_secret(stack: Stack) -> None:
 def test_no_secret_in_any_log(stack: Stack, tmp_path: Path) -> None:
     for name in ("web", "worker-a", "worker-b"):
         assert SECRET not in stack.log(name)
+
+
+def test_concurrent_deliveries_of_one_alert_claim_once(stack: Stack) -> None:
+    """W8: the same alert delivered by 12 connections at once: one 202, the rest duplicates."""
+    body = {"symbol": "META", "action": "buy", "quantity": 1, "price": 600, "alert_id": "e2e-burst"}
+    with ThreadPoolExecutor(12) as pool:
+        statuses = sorted(pool.map(lambda _: stack.alert(body).status_code, range(12)))
+    assert statuses == [200] * 11 + [202]
+    stack.wait_alert("e2e-burst")
+    assert len(stack.api("/api/orders?symbol=META").json()["orders"]) == 1
+
+
+def test_cli_sends_an_alert(stack: Stack) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "--url",
+            stack.url,
+            "send",
+            "ORCL",
+            "buy",
+            "2",
+            "--price",
+            "120",
+            "--alert-id",
+            "e2e-cli",
+        ],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("202") and '"alert_id": "e2e-cli"' in result.stdout
+    stack.wait_alert("e2e-cli")
+    assert stack.position("ORCL") == 2

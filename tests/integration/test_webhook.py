@@ -251,3 +251,15 @@ def test_rejection_rows_do_not_count_as_alerts(client: FlaskClient, app: Flask) 
     with services(app).database.read() as session:
         assert session.scalar(select(func.count()).select_from(RejectionRecord)) == 1
     assert counts(app) == (0, 0, 0)
+
+
+def test_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(settings: Settings) -> None:
+    """W3: only a trusted proxy may say where a request came from."""
+    app = create_app(settings.model_copy(update={"ip_allowlist": "tradingview"}))
+    spoofed = {"X-Forwarded-For": "52.89.214.238"}
+    body = json.dumps({**SEED, "secret": SECRET})
+    assert app.test_client().post(URL, data=body, headers=spoofed).status_code == 403
+    trusting = create_app(
+        settings.model_copy(update={"ip_allowlist": "tradingview", "trusted_proxies": "127.0.0.1"})
+    )
+    assert trusting.test_client().post(URL, data=body, headers=spoofed).status_code == 202
