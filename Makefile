@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 venv: $(VENV)/.installed
 
 redis: venv
-	@bash scripts/ensure-redis.sh
+	@bash scripts/ensure-redis.sh --install-only
 
 migrate: venv
 	$(PY) -m alembic -c migrations/alembic.ini upgrade head
@@ -30,10 +30,10 @@ secrets: venv
 setup: venv redis migrate
 
 run: setup secrets
-	exec $(VENV)/bin/honcho -f Procfile start
+	exec bash scripts/run.sh Procfile
 
 run-sim: setup secrets
-	BROKER=ibkr IBKR_PORT=$${IBKR_PORT:-7497} exec $(VENV)/bin/honcho -f Procfile.sim start
+	BROKER=ibkr IBKR_PORT=$${IBKR_PORT:-7497} exec bash scripts/run.sh Procfile.sim
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -59,5 +59,11 @@ def configure_logging(
                 }
             },
             "root": {"handlers": ["stderr"], "level": level},
+            # Celery announces every task, including the sweeper's every few seconds; the
+            # domain logs each alert's outcome itself.
+            "loggers": {
+                name: {"level": "WARNING" if level != "DEBUG" else "DEBUG"}
+                for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat")
+            },
         }
     )

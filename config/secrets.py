@@ -61,7 +61,8 @@ def _announce(created: dict[str, str]) -> None:
         f"  curl -s {base}/api/account -H 'Authorization: Bearer "
         f"{token.get_secret_value() if token else ''}'"
     )
-    print(f"  health: {base}/health   flower: http://127.0.0.1:5555")
+    flower = os.environ.get("FLOWER_PORT", "5555")
+    print(f"  health: {base}/health   flower: http://127.0.0.1:{flower}")
 
 
 def main(argv: list[str]) -> int:
