@@ -8,13 +8,13 @@ VENV="${VENV:-.venv}"
 status=0
 bash scripts/ensure-redis.sh || status=$?
 if [ "$status" = 3 ]; then
-  read -r HOST PORT < <("$VENV/bin/python" -c "from urllib.parse import urlparse; import os; u=urlparse(os.environ.get('REDIS_URL','redis://127.0.0.1:6379/0')); print(u.hostname or '127.0.0.1', u.port or 6379)")
+  read -r REDIS_HOST REDIS_PORT < <("$VENV/bin/python" -c "from urllib.parse import urlparse; import os; u=urlparse(os.environ.get('REDIS_URL','redis://127.0.0.1:6379/0')); print(u.hostname or '127.0.0.1', u.port or 6379)")
   mkdir -p var/redis
   echo "No Redis answers at ${REDIS_URL:-redis://127.0.0.1:6379/0}: starting one with the stack (data in var/redis)."
   # Appended last: honcho hands $PORT to the first process, which must stay the web.
   {
     cat "$PROCFILE"
-    echo "redis: redis-server config/redis.conf --port $PORT --bind $HOST --dir $PWD/var/redis"
+    echo "redis: redis-server config/redis.conf --port $REDIS_PORT --bind $REDIS_HOST --dir $PWD/var/redis"
   } > var/Procfile.run
   PROCFILE=var/Procfile.run
 elif [ "$status" != 0 ]; then
