@@ -25,12 +25,12 @@ def _publisher(redis_url: str, settings: Settings) -> Celery:
     # Tighter than the workers': the webhook must answer TradingView within its 3 s.
     config["broker_transport_options"] = {
         **config["broker_transport_options"],
-        "socket_timeout": 0.5,
-        "socket_connect_timeout": 0.5,
+        "socket_timeout": 0.3,
+        "socket_connect_timeout": 0.3,
         # kombu would otherwise sleep and retry connecting for seconds.
         "max_retries": 0,
         "interval_start": 0,
-        "connect_retries_timeout": 0.5,
+        "connect_retries_timeout": 0.3,
     }
     config["broker_connection_retry"] = False
     config["broker_connection_max_retries"] = 0
