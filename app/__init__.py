@@ -9,6 +9,8 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
+from app.addresses import Network
+from app.ratelimit import FailedAuthLimiter
 from config.logging import configure_logging
 from config.settings import ConfigError, Settings, get_settings
 from trading.brokers.port import Broker
@@ -23,6 +25,9 @@ class Services:
     settings: Settings
     database: Database
     broker: Broker
+    allowed_networks: list[Network]
+    proxy_networks: list[Network]
+    auth_limiter: FailedAuthLimiter
 
 
 class _JSON(DefaultJSONProvider):
@@ -51,10 +56,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.json = _JSON(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    allowed = settings.allowed_networks()
     app.extensions["tvbridge"] = Services(
         settings=settings,
         database=get_database(settings.database_url),
         broker=make_broker(settings),
+        allowed_networks=allowed,
+        proxy_networks=settings.proxy_networks(),
+        auth_limiter=FailedAuthLimiter(
+            settings.redis_url, settings.auth_failures_per_minute, allowed
+        ),
     )
 
     from app.api import api

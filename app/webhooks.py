@@ -20,7 +20,6 @@ from app import Services, services
 from app.addresses import allowed, client_address
 from app.auth import SIGNATURE_HEADER, webhook_authenticated
 from app.queue import enqueue_alert
-from app.ratelimit import FailedAuthLimiter
 from trading.alerts import DecodedBody, decode_body, validate_alert
 from trading.errors import AlertInvalid, TemporaryError
 from trading.ingest import IngestPolicy, accept_alert, check_replay_window
@@ -59,7 +58,7 @@ def tradingview() -> tuple[Response, int]:
     settings = svc.settings
     received_at = datetime.now(UTC)
     source = client_address(
-        request.remote_addr, request.headers.get("X-Forwarded-For"), settings.proxy_networks()
+        request.remote_addr, request.headers.get("X-Forwarded-For"), svc.proxy_networks
     )
     try:
         raw = _read_body(settings.max_body_bytes)
@@ -123,9 +122,9 @@ def _read_body(limit: int) -> bytes:
 
 
 def _check_source(svc: Services, source: str) -> None:
-    if not allowed(source, svc.settings.allowed_networks()):
+    if not allowed(source, svc.allowed_networks):
         raise Refused(403, {"source": [f"address {source} is not allowed"]})
-    if _limiter(svc).blocked(source):
+    if svc.auth_limiter.blocked(source):
         message = f"too many failed authentications from {source}; try again in a minute"
         raise Refused(429, {"source": [message]}, quiet=True)
 
@@ -152,7 +151,7 @@ def _authenticate(svc: Services, source: str, raw: bytes) -> DecodedBody:
                 '"secret" field, the ?secret= parameter, or sign the body'
             ]
         }
-        if _limiter(svc).record_failure(source):
+        if svc.auth_limiter.record_failure(source):
             errors["source"] = [
                 f"{source} reached {svc.settings.auth_failures_per_minute} "
                 "failed authentications this minute; further attempts get 429"
@@ -162,11 +161,6 @@ def _authenticate(svc: Services, source: str, raw: bytes) -> DecodedBody:
         errors = decode_error.errors if decode_error else {"body": ["could not be read"]}
         raise Refused(400, errors, raw=raw)
     return decoded
-
-
-def _limiter(svc: Services) -> FailedAuthLimiter:
-    s = svc.settings
-    return FailedAuthLimiter(s.redis_url, s.auth_failures_per_minute, s.allowed_networks())
 
 
 def _drain(environ: dict[str, Any], most: int = DRAIN_LIMIT) -> None:

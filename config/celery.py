@@ -40,8 +40,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_publish_retry": False,
         "worker_prefetch_multiplier": 1,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
-        # Shorter than honcho's/systemd's kill wait, so unacked work is restored first.
-        "worker_soft_shutdown_timeout": 5.0,
+        # Shorter than the kill wait of honcho (5 s) and systemd, so unacked work is restored.
+        "worker_soft_shutdown_timeout": 3.0,
         "worker_enable_soft_shutdown_on_idle": False,
         "worker_hijack_root_logger": False,
         "worker_send_task_events": True,
