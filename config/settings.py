@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     ibkr_rpc_reclaim_idle_seconds: float = Field(
         5.0, gt=0, description="Gateway: a request held this long by a dead gateway is taken over."
     )
+    ibkr_gateway_lease_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="Gateway: lease that keeps a second gateway on standby; it takes "
+        "over this long after the active one stopped.",
+    )
     ibkr_ledger_sync_wait_seconds: float = Field(
         5.0,
         ge=0,

@@ -11,7 +11,19 @@ from trading.ledger.db import get_database
 
 def make_broker(settings: Settings) -> Broker:
     if settings.broker == "paper":
-        return PaperBroker(get_database(settings.database_url), settings.paper_starting_cash)
+        return PaperBroker(
+            get_database(settings.database_url),
+            settings.paper_starting_cash,
+            ack_delay_seconds=settings.paper_ack_delay_seconds,
+        )
+    if settings.broker == "ibkr":
+        from trading.brokers.ibkr import IbkrBroker
+
+        return IbkrBroker(
+            settings.redis_url,
+            rpc_timeout=settings.ibkr_rpc_timeout_seconds,
+            place_timeout=settings.ibkr_place_timeout_seconds,
+        )
     raise OperationalError(
         f"BROKER={settings.broker} is not available in this build; use BROKER=paper"
     )

@@ -1,0 +1,57 @@
+"""Fixtures for the IB gateway: ibsim as a subprocess, a private Redis, the whole stack
+(gunicorn, a Celery worker, beat, the gateway, the order-events consumer) as real processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.gateway.support import FAST_GATEWAY, IbSim, IbStack
+from tests.support import RedisServer, migrate, sqlite_url
+
+__all__ = ["IbStack"]
+
+
+@pytest.fixture(scope="module")
+def ib_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IbStack]:
+    directory = tmp_path_factory.mktemp("ibstack")
+    url = sqlite_url(directory)
+    migrate(url)
+    redis_server = RedisServer(directory / "redis").start()
+    sim = IbSim(directory).start()
+    stack = IbStack(
+        directory, redis_server.url, url, BROKER="ibkr", IBKR_PORT=str(sim.port), **FAST_GATEWAY
+    )
+    stack.sim, stack.redis = sim, redis_server
+    try:
+        stack.start_events()
+        stack.start_gateway()
+        stack.start_web()
+        stack.start_worker("worker", concurrency=2)
+        # The sweeper records alerts whose last Celery retry was discarded at their expiry.
+        stack.start_beat()
+        stack.wait_serving()
+        yield stack
+    finally:
+        stack.stop_all()
+        sim.stop()
+        redis_server.stop()
+
+
+@pytest.fixture(autouse=True)
+def show_logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed and "ib_stack" in request.fixturenames:
+        stack: IbStack = request.getfixturevalue("ib_stack")
+        for name in ("gateway", "events", "worker", "web"):
+            print(f"--- {name} log ---\n{stack.log(name)[-4000:]}")
+        print(f"--- ibsim log ---\n{(stack.directory / 'ibsim.log').read_text()[-2000:]}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, "rep_" + report.when, report)

@@ -1,0 +1,253 @@
+"""The IBKR broker as workers and the web see it: an RPC client of the gateway process.
+
+Synchronous (Celery workers call it), plain redis-py: no ib_async here. Errors in the
+gateway's replies become the project's exceptions:
+
+- ``unavailable``/``expired`` → ``BrokerUnavailable``: the request was provably not executed;
+- ``rejected`` → ``OrderRejected`` with IB's code and reason (terminal);
+- no reply in time for a placement, or ``unknown`` → ``BrokerStateUnknown``: the order may be
+  at IB, so the caller looks it up by reference before anything is sent again;
+- anything else → ``TemporaryError``.
+
+Before sending, the gateway's published health is read: when the gateway is not running or
+not connected, nothing is sent and ``BrokerUnavailable`` is raised at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+import redis
+
+from trading.brokers import ibkr_protocol as wire
+from trading.brokers import port
+from trading.errors import (
+    BrokerStateUnknown,
+    BrokerUnavailable,
+    NotCancellable,
+    OrderNotFound,
+    OrderRejected,
+    TemporaryError,
+)
+from trading.retry import retrier
+
+log = logging.getLogger(__name__)
+HEALTH_READ_TIMEOUT_SECONDS = 0.25
+
+
+class IbkrBroker:
+    name = "ibkr"
+    capabilities = port.Capabilities(
+        order_types=frozenset({"market", "limit"}),
+        # IB refuses fractional shares through the API; planning rejects them up front.
+        fractional_quantities=False,
+        short_selling=True,
+        asset_classes=frozenset({"STK", "CASH"}),
+    )
+
+    def __init__(
+        self, redis_url: str, *, rpc_timeout: float = 5.0, place_timeout: float = 10.0
+    ) -> None:
+        self._rpc_timeout = rpc_timeout
+        self._place_timeout = place_timeout
+        longest = max(rpc_timeout, place_timeout)
+        self._redis = redis.Redis.from_url(
+            redis_url, socket_timeout=longest + 2, socket_connect_timeout=1.0
+        )
+        # /health must answer fast even when Redis or the gateway is in trouble.
+        self._health_redis = redis.Redis.from_url(
+            redis_url,
+            socket_timeout=HEALTH_READ_TIMEOUT_SECONDS,
+            socket_connect_timeout=HEALTH_READ_TIMEOUT_SECONDS,
+        )
+
+    # --- orders -----------------------------------------------------------------------
+
+    @retrier(0)
+    def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
+        params = {k: v for k, v in asdict(request).items() if v is not None}
+        result = self._call(
+            "place_order",
+            params,
+            timeout=self._place_timeout,
+            idem=request.reference,
+            need_tradeable=True,
+            may_have_run=True,
+        )
+        return wire.order_from_wire(result)
+
+    @retrier(3)
+    def cancel(self, reference: str) -> port.BrokerOrder:
+        result = self._call("cancel_order", {"reference": reference}, idem=reference)
+        return wire.order_from_wire(result)
+
+    @retrier(3)
+    def cancel_ours(self) -> list[str]:
+        """Cancel every open order carrying a tvbridge reference (never manual orders)."""
+        result = self._call("cancel_ours", {})
+        return list(result["cancelled"])
+
+    @retrier(3)
+    def order_by_reference(self, reference: str) -> port.BrokerOrder | None:
+        result = self._call("order_status", {"reference": reference})
+        return None if result is None else wire.order_from_wire(result)
+
+    @retrier(3)
+    def open_orders(self) -> list[port.BrokerOrder]:
+        return [wire.order_from_wire(item) for item in self._call("open_orders", {})]
+
+    @retrier(3)
+    def executions(self) -> list[dict[str, Any]]:
+        return list(self._call("executions", {}))
+
+    # --- account ----------------------------------------------------------------------
+
+    @retrier(3)
+    def positions(self) -> list[port.Position]:
+        return [wire.position_from_wire(item) for item in self._call("positions", {})]
+
+    @retrier(3)
+    def account_summary(self) -> port.AccountSummary:
+        return wire.summary_from_wire(self._call("account_summary", {})["summary"])
+
+    @retrier(3)
+    def account(self) -> tuple[port.AccountSummary, list[port.Position]]:
+        """Summary and positions (with market price and unrealized PnL) in one request."""
+        result = self._call("account_summary", {})
+        positions = [wire.position_from_wire(item) for item in result["positions"]]
+        return wire.summary_from_wire(result["summary"]), positions
+
+    @retrier(3)
+    def resolve_contract(
+        self,
+        symbol: str,
+        *,
+        exchange: str | None = None,
+        sec_type: str | None = None,
+        currency: str | None = None,
+    ) -> dict[str, Any]:
+        params = {
+            "symbol": symbol,
+            "exchange": exchange,
+            "sec_type": sec_type,
+            "currency": currency,
+        }
+        return dict(self._call("resolve_contract", params))
+
+    def health(self) -> port.BrokerHealth:
+        """From the health the gateway publishes every second: never waits on the gateway."""
+        try:
+            published = self._published_health()
+        except redis.RedisError as error:
+            return port.BrokerHealth(False, False, detail={"error": f"Redis: {error}"})
+        if published is None:
+            return port.BrokerHealth(
+                False, False, detail={"error": "the IBKR gateway is not running (no health)"}
+            )
+        return port.BrokerHealth(
+            connected=bool(published.get("connected")),
+            tradeable=bool(published.get("tradeable")),
+            latency_ms=published.get("latency_ms"),
+            detail={
+                k: published.get(k)
+                for k in (
+                    "reconciled",
+                    "server_version",
+                    "accounts",
+                    "reason",
+                    "last_probe_at",
+                    "reconnects",
+                    "foreign_open_orders",
+                )
+            },
+        )
+
+    # --- transport --------------------------------------------------------------------
+
+    def _published_health(self) -> dict[str, Any] | None:
+        raw = self._health_redis.get(wire.HEALTH_KEY)
+        return None if raw is None else dict(json.loads(raw))
+
+    def _call(
+        self,
+        method: str,
+        params: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        idem: str | None = None,
+        need_tradeable: bool = False,
+        may_have_run: bool = False,
+    ) -> Any:
+        timeout = timeout or self._rpc_timeout
+        self._check_gateway(need_tradeable)
+        request_id = uuid.uuid4().hex
+        reply_key = wire.REPLY_PREFIX + request_id
+        fields: dict[Any, Any] = {
+            "id": request_id,
+            "method": method,
+            "params": wire.dumps(params),
+            "idem": idem or request_id,
+            "deadline": repr(time.time() + timeout),
+            "reply": reply_key,
+        }
+        try:
+            self._redis.xadd(
+                wire.REQUESTS_STREAM, fields, maxlen=wire.REQUESTS_MAXLEN, approximate=True
+            )
+        except redis.RedisError as error:
+            if may_have_run:
+                raise BrokerStateUnknown(
+                    f"{method}: request may have reached Redis: {error}"
+                ) from error
+            raise TemporaryError(f"{method}: Redis: {error}") from error
+        try:
+            # A little past the deadline: the gateway answers "expired" or "unknown" itself.
+            answer = self._redis.blpop([reply_key], timeout=timeout + 0.5)
+        except redis.RedisError as error:
+            answer = None
+            log.warning("%s: waiting for the reply failed: %s", method, error)
+        if answer is None:
+            if may_have_run:
+                raise BrokerStateUnknown(
+                    f"{method}: no answer from the IBKR gateway within {timeout:.1f}s; "
+                    "the order may have been placed"
+                )
+            raise TemporaryError(f"{method}: no answer from the IBKR gateway within {timeout:.1f}s")
+        return _result(method, json.loads(answer[1]))
+
+    def _check_gateway(self, need_tradeable: bool) -> None:
+        try:
+            published = self._published_health()
+        except redis.RedisError as error:
+            raise BrokerUnavailable(f"Redis does not answer: {error}") from error
+        if published is None:
+            raise BrokerUnavailable("the IBKR gateway is not running")
+        if not published.get("serving"):
+            raise BrokerUnavailable(published.get("reason") or "IB gateway not connected")
+        if need_tradeable and not published.get("tradeable"):
+            raise BrokerUnavailable(published.get("reason") or "IB is not tradeable")
+
+
+def _result(method: str, reply: dict[str, Any]) -> Any:
+    if reply.get("ok"):
+        return reply.get("result")
+    error = reply.get("error") or {}
+    kind, message, code = error.get("kind"), str(error.get("message")), error.get("code")
+    if kind in (wire.UNAVAILABLE, wire.EXPIRED):
+        raise BrokerUnavailable(f"{method}: {message}")
+    if kind == wire.REJECTED:
+        raise OrderRejected(message, code=code)
+    if kind == wire.NOT_FOUND:
+        raise OrderNotFound(message)
+    if kind == wire.NOT_CANCELLABLE:
+        raise NotCancellable(message)
+    if kind == wire.UNKNOWN:
+        if method == "place_order":
+            raise BrokerStateUnknown(f"{method}: {message}")
+        raise TemporaryError(f"{method}: {message}")
+    raise TemporaryError(f"{method}: {kind}: {message}")
