@@ -12,6 +12,7 @@ import ipaddress
 import logging
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import cast
 
 import redis
 
@@ -45,7 +46,7 @@ class FailedAuthLimiter:
         if self.exempt(address):
             return False
         try:
-            count = self._redis.get(_PREFIX + address)
+            count = cast("bytes | None", self._redis.get(_PREFIX + address))
         except redis.RedisError as error:
             log.debug("auth limiter unavailable: %s", error)
             return False

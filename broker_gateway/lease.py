@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -39,7 +41,10 @@ class Lease:
         self._ttl = ttl
 
     async def _renew(self) -> str | None:
-        holder = await self._redis.eval(_RENEW, 1, LEASE_KEY, self.owner, self._ttl_ms)
+        # redis-py types eval for sync and async clients alike; this client is async.
+        holder = await cast(
+            "Awaitable[Any]", self._redis.eval(_RENEW, 1, LEASE_KEY, self.owner, str(self._ttl_ms))
+        )
         return holder.decode() if isinstance(holder, bytes) else holder
 
     async def acquire(self) -> None:
@@ -78,4 +83,4 @@ class Lease:
     async def release(self) -> None:
         release = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end"
         with contextlib.suppress(RedisError):
-            await self._redis.eval(release, 1, LEASE_KEY, self.owner)
+            await cast("Awaitable[Any]", self._redis.eval(release, 1, LEASE_KEY, self.owner))

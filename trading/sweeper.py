@@ -45,8 +45,11 @@ def sweep(
             in_flight = any(o.status != OrderStatus.PLANNED for o in alert.orders)
             if now >= alert.expires_at and not in_flight:
                 age = (now - alert.alert_time).total_seconds()
+                waiting = alert.reason.removeprefix("waiting: ") if alert.reason else None
                 alert.status = AlertStatus.EXPIRED
-                alert.reason = f"alert was {age:.0f} s old and had not been processed"
+                alert.reason = f"alert was {age:.0f} s old and had not been placed" + (
+                    f" (last problem: {waiting})" if waiting else ""
+                )
                 alert.finished_at = alert.updated_at = now
                 for order in alert.orders:
                     order.status, order.reason = OrderStatus.EXPIRED, alert.reason

@@ -174,3 +174,23 @@ def test_redis_killed_with_aof_every_alert_traded_once(harness: Harness) -> None
         stack.wait_alert(i, timeout=60)
     assert all(harness.paper_orders(f"{i}.") == 1 for i in ids)
     assert stack.position("AAPL") == sum(1 + n % 3 for n in range(20))
+
+
+@pytest.mark.harness(PAPER_ACK_DELAY_SECONDS="3")
+def test_redis_restart_mid_task_keeps_the_worker(harness: Harness) -> None:
+    """R1 with work in flight: Redis restarts while a task is unacknowledged. The worker
+    must survive (a dead worker stops every process under honcho) and keep consuming."""
+    stack = harness.stack
+    stack.start_web()
+    worker = stack.start_worker(concurrency=1)
+    stack.start_beat()
+    assert alert(stack, "r1-mid") == 202
+    wait_for(lambda: harness.paper_orders("r1-mid") == 1, timeout=15, message="order placed")
+    harness.redis.kill()
+    harness.redis.start()
+    stack.wait_alert("r1-mid", timeout=30)
+    assert worker.poll() is None, stack.log("worker")[-3000:]
+    assert "Unrecoverable" not in stack.log("worker")
+    assert alert(stack, "r1-next") == 202
+    stack.wait_alert("r1-next", timeout=30)
+    assert harness.paper_orders("r1-mid") == 1

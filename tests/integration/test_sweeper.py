@@ -55,3 +55,13 @@ def test_abandoned_alert_is_resumed(sqlite_database: Database) -> None:
     fresh = processor(sqlite_database)
     fresh._stuck_after = timedelta(0)
     assert fresh.process(key).status == "done"
+
+
+def test_expiry_keeps_the_last_waiting_reason(sqlite_database: Database) -> None:
+    key = accept(sqlite_database, symbol="AAPL", action="buy", quantity=1, price=1)
+    with sqlite_database.write() as session:
+        alert = find_alert(session, key)
+        assert alert is not None
+        alert.reason = "waiting: IB is not connected"
+    run(sqlite_database, datetime.now(UTC) + timedelta(seconds=121))
+    assert "IB is not connected" in (state(sqlite_database, key)[1] or "")

@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -170,7 +170,7 @@ class IbkrBroker:
     # --- transport --------------------------------------------------------------------
 
     def _published_health(self) -> dict[str, Any] | None:
-        raw = self._health_redis.get(wire.HEALTH_KEY)
+        raw = cast("bytes | None", self._health_redis.get(wire.HEALTH_KEY))
         return None if raw is None else dict(json.loads(raw))
 
     def _call(
@@ -218,7 +218,7 @@ class IbkrBroker:
                     "the order may have been placed"
                 )
             raise TemporaryError(f"{method}: no answer from the IBKR gateway within {timeout:.1f}s")
-        return _result(method, json.loads(answer[1]))
+        return _result(method, json.loads(cast("list[bytes]", answer)[1]))
 
     def _check_gateway(self, need_tradeable: bool) -> None:
         try:
