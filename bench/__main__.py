@@ -1,10 +1,9 @@
-"""``python -m bench``: webhook accept latency and throughput, and alert → paper fill latency,
-each beside a floor measured in the same run with the same client, concurrency and
-observation. Results: bench/results/latest.json and latest.md."""
+"""``python -m bench``: webhook accept latency and throughput, alert → paper fill latency and
+alert → ``placeOrder`` at ibsim, each beside a floor measured in the same run with the same
+client, concurrency and observation. Results: bench/results/latest.json and latest.md."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import statistics
 import sys
@@ -16,65 +15,41 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.common import POLL_INTERVAL, Client, percentile, start_floor_app
+from bench.ib import measure_ib
 from tests.support import SECRET, TOKEN, RedisServer, Stack, migrate, sqlite_url, wait_for
 
 RESULTS = Path(__file__).resolve().parent / "results"
-POLL_INTERVAL = 0.002
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-class Client:
-    """One keep-alive HTTP connection; the same client for the real path and the floor."""
-
-    def __init__(self, port: int) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, bytes]:
-        self.connection.request(method, path, body=body, headers=headers or {})
-        response = self.connection.getresponse()
-        return response.status, response.read()
-
-
-def alert_body() -> bytes:
+def alert_body(marker: str | None = None, symbol: str = "AAPL", price: int = 150) -> bytes:
+    alert_id = marker or f"bench-{uuid.uuid4().hex}"
     return json.dumps(
         {
             "secret": SECRET,
-            "symbol": "AAPL",
+            "symbol": symbol,
             "action": "buy",
             "quantity": 1,
-            "price": 150,
-            "alert_id": f"bench-{uuid.uuid4().hex}",
+            "price": price,
+            "alert_id": alert_id,
         }
     ).encode()
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def run_clients(
-    port: int, path: str, clients: int, per_client: int, expect: int = 202
-) -> tuple[list[float], float]:
+def run_clients(port: int, path: str, clients: int, per_client: int) -> tuple[list[float], float]:
     """Latencies in ms and requests/s for ``clients`` concurrent keep-alive connections."""
     latencies: list[float] = []
-    lock = threading.Lock()
     errors: list[str] = []
+    lock = threading.Lock()
 
     def work() -> None:
-        client = Client(port)
-        mine = []
+        client, mine = Client(port), []
         for _ in range(per_client):
-            body = alert_body()
             started = time.perf_counter()
-            status, text = client.request("POST", path, body, {"Content-Type": "application/json"})
+            status, text = client.request("POST", path, alert_body())
             mine.append((time.perf_counter() - started) * 1000)
-            if status != expect:
+            if status != 202:
                 errors.append(f"{status} {text[:200]!r}")
         with lock:
             latencies.extend(mine)
@@ -97,9 +72,8 @@ def round_trips(
     is_done: Callable[[Client, str], bool],
     port: int,
 ) -> list[float]:
-    """Send one item, poll until it is observed done, count times (ms each)."""
-    client = Client(port)
-    times = []
+    """Send one item, poll until it is observed done; ``count`` times, in ms each."""
+    client, times = Client(port), []
     for _ in range(count):
         marker = f"bench-{uuid.uuid4().hex}"
         started = time.perf_counter()
@@ -110,6 +84,61 @@ def round_trips(
     return times
 
 
+def measure_accept(stack: Stack, floor: Stack) -> dict[str, float]:
+    run_clients(stack.port, "/webhook/tradingview", 4, 50)  # warm-up: imports, pools, pages
+    run_clients(floor.port, "/floor", 4, 50)
+    results: dict[str, float] = {}
+    for clients, per_client in ((1, 600), (16, 125)):
+        real, real_rps = run_clients(stack.port, "/webhook/tradingview", clients, per_client)
+        base, base_rps = run_clients(floor.port, "/floor", clients, per_client)
+        # Latency keys without a suffix are one client; throughput without one is 16.
+        latency = "" if clients == 1 else f"_c{clients}"
+        rate = "" if clients == 16 else f"_c{clients}"
+        results[f"accept_p50_ms{latency}"] = round(percentile(real, 0.5), 3)
+        results[f"accept_p99_ms{latency}"] = round(percentile(real, 0.99), 3)
+        results[f"accept_rps{rate}"] = round(real_rps, 1)
+        results[f"floor_accept_p50_ms{latency}"] = round(percentile(base, 0.5), 3)
+        results[f"floor_accept_p99_ms{latency}"] = round(percentile(base, 0.99), 3)
+        results[f"floor_accept_rps{rate}"] = round(base_rps, 1)
+    return results
+
+
+def measure_paper_fill(stack: Stack, floor: Stack) -> dict[str, float]:
+    # Let the workers drain the accept flood before timing single round trips.
+    wait_for(
+        lambda: stack.api("/api/orders?status=submitting").json()["orders"] == [],
+        timeout=120,
+        message="workers to drain",
+    )
+
+    def send_alert(client: Client, marker: str) -> None:
+        client.request("POST", "/webhook/tradingview", alert_body(marker, "MSFT", 400))
+
+    def alert_done(client: Client, marker: str) -> bool:
+        status, text = client.request("GET", f"/api/alerts/{marker}", headers=AUTH)
+        if status == 200 and b'"status":"rejected"' in text:
+            raise RuntimeError(f"benchmark alert rejected: {text[:300]!r}")
+        return status == 200 and b'"status":"done"' in text
+
+    def send_noop(client: Client, marker: str) -> None:
+        client.request("POST", f"/floor/task?marker={marker}")
+
+    def noop_done(client: Client, marker: str) -> bool:
+        return b'"done"' in client.request("GET", f"/floor/marker/{marker}")[1]
+
+    round_trips(10, send_alert, alert_done, stack.port)
+    round_trips(10, send_noop, noop_done, floor.port)
+    e2e = round_trips(150, send_alert, alert_done, stack.port)
+    e2e_floor = round_trips(150, send_noop, noop_done, floor.port)
+    return {
+        "e2e_p50_ms": round(percentile(e2e, 0.5), 3),
+        "e2e_p99_ms": round(percentile(e2e, 0.99), 3),
+        "e2e_mean_ms": round(statistics.mean(e2e), 3),
+        "floor_e2e_p50_ms": round(percentile(e2e_floor, 0.5), 3),
+        "floor_e2e_p99_ms": round(percentile(e2e_floor, 0.99), 3),
+    }
+
+
 def main() -> int:
     directory = Path(tempfile.mkdtemp(prefix="tvbridge-bench-"))
     redis_server = RedisServer(directory / "redis", appendonly=True).start()
@@ -118,97 +147,27 @@ def main() -> int:
     env = {"LOG_LEVEL": "WARNING", "PAPER_STARTING_CASH": "1000000000000"}
     stack = Stack(directory, redis_server.url, url, **env)
     floor = Stack(directory / "floor", redis_server.url, url, **env)
-    (directory / "floor").mkdir()
-    auth = {"Authorization": f"Bearer {TOKEN}"}
     results: dict[str, Any] = {}
     try:
         stack.start_web()
         stack.start_worker("worker", concurrency=2)
-        floor._spawn(
-            "web",
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "-c",
-                "config/gunicorn.py",
-                "--bind",
-                f"127.0.0.1:{floor.port}",
-                "bench.floor_app:app",
-            ],
-        )
-        wait_for(
-            lambda: Client(floor.port).request("GET", "/floor/marker/x")[0] == 200,
-            timeout=20,
-            message="floor app",
-        )
-
-        # Warm both up (imports, pools, SQLite pages).
-        run_clients(stack.port, "/webhook/tradingview", 4, 50)
-        run_clients(floor.port, "/floor", 4, 50)
-
-        for clients, per_client in ((1, 600), (16, 125)):
-            real, real_rps = run_clients(stack.port, "/webhook/tradingview", clients, per_client)
-            base, base_rps = run_clients(floor.port, "/floor", clients, per_client)
-            # Latency keys without a suffix are one client; throughput without one is 16.
-            latency = "" if clients == 1 else f"_c{clients}"
-            rate = "" if clients == 16 else f"_c{clients}"
-            results[f"accept_p50_ms{latency}"] = round(percentile(real, 0.5), 3)
-            results[f"accept_p99_ms{latency}"] = round(percentile(real, 0.99), 3)
-            results[f"accept_rps{rate}"] = round(real_rps, 1)
-            results[f"floor_accept_p50_ms{latency}"] = round(percentile(base, 0.5), 3)
-            results[f"floor_accept_p99_ms{latency}"] = round(percentile(base, 0.99), 3)
-            results[f"floor_accept_rps{rate}"] = round(base_rps, 1)
-
-        # Let the workers drain the flood before timing single round trips.
-        wait_for(
-            lambda: stack.api("/api/orders?status=submitting").json()["orders"] == [],
-            timeout=120,
-            message="workers to drain",
-        )
-        time.sleep(1)
-
-        def send_alert(client: Client, marker: str) -> None:
-            body = json.dumps(
-                {
-                    "secret": SECRET,
-                    "symbol": "MSFT",
-                    "action": "buy",
-                    "quantity": 1,
-                    "price": 400,
-                    "alert_id": marker,
-                }
-            ).encode()
-            client.request("POST", "/webhook/tradingview", body)
-
-        def alert_done(client: Client, marker: str) -> bool:
-            status, text = client.request("GET", f"/api/alerts/{marker}", headers=auth)
-            if status == 200 and b'"status":"rejected"' in text:
-                raise RuntimeError(f"benchmark alert rejected: {text[:300]!r}")
-            return status == 200 and b'"status":"done"' in text
-
-        def send_noop(client: Client, marker: str) -> None:
-            client.request("POST", f"/floor/task?marker={marker}")
-
-        def noop_done(client: Client, marker: str) -> bool:
-            return b'"done"' in client.request("GET", f"/floor/marker/{marker}")[1]
-
-        round_trips(10, send_alert, alert_done, stack.port)
-        round_trips(10, send_noop, noop_done, floor.port)
-        e2e = round_trips(150, send_alert, alert_done, stack.port)
-        e2e_floor = round_trips(150, send_noop, noop_done, floor.port)
-        results["e2e_p50_ms"] = round(percentile(e2e, 0.5), 3)
-        results["e2e_p99_ms"] = round(percentile(e2e, 0.99), 3)
-        results["floor_e2e_p50_ms"] = round(percentile(e2e_floor, 0.5), 3)
-        results["floor_e2e_p99_ms"] = round(percentile(e2e_floor, 0.99), 3)
-        results["e2e_mean_ms"] = round(statistics.mean(e2e), 3)
+        start_floor_app(floor)
+        results.update(measure_accept(stack, floor))
+        results.update(measure_paper_fill(stack, floor))
+        floor.stop_all()
+        stack.stop_all()
+        ib_url = sqlite_url(directory / "ib-ledger")
+        (directory / "ib-ledger").mkdir()
+        migrate(ib_url)
+        results.update(measure_ib(directory, redis_server.url, ib_url))
     finally:
         floor.stop_all()
         stack.stop_all()
         redis_server.stop()
-    ratios = {
-        "accept_p50_ratio": results["accept_p50_ms"] / results["floor_accept_p50_ms"],
-        "e2e_p50_ratio": results["e2e_p50_ms"] / results["floor_e2e_p50_ms"],
-    }
-    results.update({k: round(v, 2) for k, v in ratios.items()})
+    results["accept_p50_ratio"] = round(
+        results["accept_p50_ms"] / results["floor_accept_p50_ms"], 2
+    )
+    results["e2e_p50_ratio"] = round(results["e2e_p50_ms"] / results["floor_e2e_p50_ms"], 2)
     results["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -227,11 +186,19 @@ def markdown(r: dict[str, Any]) -> str:
         ("accepted alerts/s, 1 client", r["accept_rps_c1"], r["floor_accept_rps_c1"], ""),
         ("alert → paper fill p50 (ms)", r["e2e_p50_ms"], r["floor_e2e_p50_ms"], "≤ 2.5x"),
         ("alert → paper fill p99 (ms)", r["e2e_p99_ms"], r["floor_e2e_p99_ms"], ""),
+        (
+            "alert → placeOrder at ibsim p50 (ms)",
+            r["ib_e2e_p50_ms"],
+            r["floor_ib_e2e_p50_ms"],
+            "≤ 2x",
+        ),
+        ("alert → placeOrder at ibsim p99 (ms)", r["ib_e2e_p99_ms"], "", ""),
+        ("gateway RSS (MB)", r["gateway_rss_mb"], "", "< 150"),
     ]
     lines = ["| measure | tvbridge | floor | ratio | goal |", "|---|---:|---:|---:|---|"]
     for name, ours, floor, goal in rows:
-        ratio = ours / floor if floor else float("nan")
-        lines.append(f"| {name} | {ours} | {floor} | {ratio:.2f} | {goal} |")
+        ratio = f"{ours / floor:.2f}" if isinstance(floor, int | float) and floor else ""
+        lines.append(f"| {name} | {ours} | {floor} | {ratio} | {goal} |")
     return "\n".join(lines) + "\n"
 
 

@@ -18,9 +18,7 @@ It uses database 3 of ``redis_url`` so its Celery queue never meets a paper stac
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
-import sys
 import threading
 import time
 import uuid
@@ -30,29 +28,12 @@ from typing import Any
 
 import redis
 
+from bench.common import POLL_INTERVAL, Client, percentile, start_floor_app
 from tests.gateway.support import IbSim, IbStack
-from tests.support import SECRET, Stack, wait_for
+from tests.support import SECRET, Stack
 
-POLL_INTERVAL = 0.002
 ROUNDS = 100
 WARMUP = 10
-
-
-class Client:
-    """One keep-alive HTTP connection."""
-
-    def __init__(self, port: int) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        self.connection.request(method, path, body=body, headers={})
-        response = self.connection.getresponse()
-        return response.status, response.read()
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def _round_trips(
@@ -209,25 +190,9 @@ def _paper_floor(stack: Stack, url: str) -> list[float]:
     """Webhook-shaped floor: the bench floor app's ``/floor/task`` (a no-op Celery task that
     marks Redis), polled the same way, served by gunicorn like the real web process."""
     floor = Stack(stack.directory / "floor", url, stack.env["DATABASE_URL"], LOG_LEVEL="WARNING")
-    floor.directory.mkdir(exist_ok=True)
     floor.env["BROKER"] = "paper"
-    floor._spawn(
-        "web",
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            "config/gunicorn.py",
-            "--bind",
-            f"127.0.0.1:{floor.port}",
-            "bench.floor_app:app",
-        ],
-    )
     try:
-        wait_for(
-            lambda: Client(floor.port).request("GET", "/floor/marker/x")[0] == 200,
-            timeout=20,
-            message="floor app",
-        )
+        start_floor_app(floor)
         client = Client(floor.port)
 
         def send(marker: str) -> None:
