@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from trading.alerts.model import Alert
 from trading.brokers.port import Broker, BrokerOrder, OrderRequest
@@ -123,11 +123,10 @@ class AlertProcessor:
                     return Claimed(needs_position_of=parsed.symbol)
                 plan = plan_alert(parsed, position=position, capabilities=self._broker.capabilities)
                 self._record_plan(alert, parsed, plan, now)
-                session.flush()  # the new orders need their ids
                 if not plan.legs:
                     self._close(alert, AlertStatus.DONE, plan.detail.get("reason"), now)
                     return Claimed(Outcome(AlertStatus.DONE, reason=alert.reason))
-            legs = []
+            work = []
             for order in alert.orders:
                 if order.status not in (OrderStatus.PLANNED, OrderStatus.SUBMITTING):
                     continue
@@ -135,8 +134,12 @@ class AlertProcessor:
                 if not resume:
                     order.status = OrderStatus.SUBMITTING
                     order.submitting_at = order.updated_at = now
+                work.append((order, resume))
+            session.flush()  # new orders get their ids (inserted as submitting at once)
+            for order, resume in work:
+                if not resume:
                     record_event(session, order, order.order_ref, "submitting", {})
-                legs.append(LegWork(order.id, _request(order, parsed), resume))
+            legs = [LegWork(order.id, _request(order, parsed), resume) for order, resume in work]
             return Claimed(legs=legs, expires_at=alert.expires_at)
 
     def _record(self, key: str, results: list[LegResult], conclude: bool = False) -> Outcome:
@@ -298,10 +301,18 @@ class AlertProcessor:
 
     @staticmethod
     def _alert(session: Session, key: str) -> AlertRecord | None:
-        return session.scalar(
-            select(AlertRecord)
-            .where(AlertRecord.key == key)
-            .options(selectinload(AlertRecord.orders), selectinload(AlertRecord.plan))
+        # One joined query: about half the cost of loading the relationships separately.
+        return (
+            session.scalars(
+                select(AlertRecord)
+                .where(AlertRecord.key == key)
+                .options(
+                    joinedload(AlertRecord.orders).joinedload(OrderRecord.fills),
+                    joinedload(AlertRecord.plan),
+                )
+            )
+            .unique()
+            .one_or_none()
         )
 
 

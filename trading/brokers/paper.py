@@ -77,20 +77,22 @@ class PaperBroker:
                 created_at=_now(),
                 updated_at=_now(),
             )
+            price = request.reference_price or self._last_price(session, request.symbol)
+            # The new order is written once, already filled or rejected when it is.
+            with session.no_autoflush:
+                if request.order_type == "market":
+                    if price is None:
+                        _reject(order, f"no price known for {request.symbol}: send price")
+                    else:
+                        self._fill(session, account, order, price)
+                elif (
+                    price is not None
+                    and request.limit_price is not None
+                    and limit_crosses(order.side, request.limit_price, price)
+                ):
+                    self._fill(session, account, order, price)
             session.add(order)
             session.flush()
-            price = request.reference_price or self._last_price(session, request.symbol)
-            if request.order_type == "market":
-                if price is None:
-                    _reject(order, f"no price known for {request.symbol}: send price in the alert")
-                else:
-                    self._fill(session, account, order, price)
-            elif (
-                price is not None
-                and request.limit_price is not None
-                and limit_crosses(order.side, request.limit_price, price)
-            ):
-                self._fill(session, account, order, price)
             return _to_port(order)
 
     @retrier(3)
@@ -161,13 +163,17 @@ class PaperBroker:
     # --- internals --------------------------------------------------------------------
 
     def _summary(self, session: Session, cash: Decimal, realized: Decimal) -> port.AccountSummary:
-        prices = {p.symbol: p.price for p in session.scalars(select(PaperPrice))}
+        rows = session.execute(
+            select(PaperPosition.quantity, PaperPosition.avg_price, PaperPrice.price)
+            .outerjoin(PaperPrice, PaperPrice.symbol == PaperPosition.symbol)
+            .where(PaperPosition.quantity != 0)
+        )
         gross = net_positions = unrealized = Decimal(0)
-        for row in session.scalars(select(PaperPosition).where(PaperPosition.quantity != 0)):
-            mark = prices.get(row.symbol, row.avg_price)
-            gross += abs(row.quantity) * mark
-            net_positions += row.quantity * mark
-            unrealized += (mark - row.avg_price) * row.quantity
+        for quantity, avg_price, price in rows:
+            mark = price if price is not None else avg_price
+            gross += abs(quantity) * mark
+            net_positions += quantity * mark
+            unrealized += (mark - avg_price) * quantity
         net_liquidation = cash + net_positions
         return port.AccountSummary(
             total_cash_value=cash,
@@ -266,7 +272,6 @@ class PaperBroker:
         order.avg_fill_price = price
         order.status = port.FILLED
         order.filled_at = order.updated_at = _now()
-        session.flush()
 
 
 def _reject(order: PaperOrder, reason: str) -> None:
