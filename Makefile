@@ -43,7 +43,7 @@ typecheck: venv
 	$(VENV)/bin/mypy $(wildcard config trading app tasks bench ibsim broker_gateway)
 
 test: setup lint typecheck
-	$(VENV)/bin/pytest -n 2 --dist loadfile
+	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not soak"
 
 unit: venv
 	$(VENV)/bin/pytest tests/unit

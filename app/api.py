@@ -83,11 +83,8 @@ def alert(alert_id: str) -> Response | tuple[Response, int]:
 def cancel(order_id: str) -> Response | tuple[Response, int]:
     svc = services(current_app)
     with svc.database.read() as session:
-        where = (
-            OrderRecord.id == int(order_id)
-            if order_id.isdigit()
-            else OrderRecord.order_ref == order_id
-        )
+        numeric = order_id.isascii() and order_id.isdigit() and len(order_id) < 19
+        where = OrderRecord.id == int(order_id) if numeric else OrderRecord.order_ref == order_id
         order = session.scalar(select(OrderRecord).where(where))
         if order is None:
             return _error(404, "order_id", f"no order {order_id!r} (use the id or order_ref)")

@@ -39,7 +39,9 @@ def webhook_authenticated(
             if hmac.compare_digest(mac.encode(), digest.strip().lower().encode()):
                 return True
     for candidate in (body_secret, query_secret):
-        if candidate is not None and hmac.compare_digest(candidate.encode(), expected):
+        # surrogatepass: JSON may carry a lone surrogate ("\ud800"); it is just a wrong secret.
+        given = candidate.encode("utf-8", "surrogatepass") if candidate is not None else None
+        if given is not None and hmac.compare_digest(given, expected):
             return True
     return False
 

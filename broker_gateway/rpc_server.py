@@ -151,6 +151,9 @@ class RpcServer:
         self, request: dict[str, str], method: str, *, reclaimed: bool
     ) -> dict[str, Any]:
         deadline = float(request.get("deadline") or 0)
+        if time.time() > deadline and reclaimed:
+            # The gateway that died holding it may have sent it to IB: not "not executed".
+            return _error(wire.UNKNOWN, "request reclaimed after its deadline; outcome unknown")
         if time.time() > deadline:
             log.warning(
                 "request %s (%s) expired before it was taken: dropped", request.get("id"), method

@@ -61,6 +61,10 @@ class Supervisor:
     def _on_disconnected(self) -> None:
         if self._state.connected:
             log.warning("IB socket closed")
+        if self._resync_task is not None:
+            # A resync belongs to the connection it started on; the reconnect reconciles anew.
+            self._resync_task.cancel()
+            self._resync_task = None
         self._state.mark_down("socket closed")
         self._wakeup("socket closed")
 
@@ -93,7 +97,9 @@ class Supervisor:
         try:
             await self._ib.reqAccountUpdatesAsync(self._state.account)
             await self._reconcile()
-            self._state.tradeable = self._state.reconciled = True
+            self._state.reconciled = True
+            # A new 1100 during the resync keeps trading on hold.
+            self._state.tradeable = self._state.connectivity_lost_since is None
         except (*CONNECT_ERRORS, Exception) as error:  # noqa: BLE001 - any failure: reconnect
             self._wakeup(f"resync after 1101 failed: {error}")
 

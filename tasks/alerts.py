@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
 from config.celery import NOOP, PROCESS_ALERT, PRUNE, SWEEP
 from config.settings import get_settings
@@ -29,18 +29,37 @@ def _processor() -> AlertProcessor:
     )
 
 
-def enqueue_alert(key: str, expires_at: datetime) -> None:
-    """Publish one alert for processing (used by the sweeper inside workers)."""
-    app.send_task(PROCESS_ALERT, args=[key], task_id=key, expires=expires_at, retry=False)
+def enqueue_alert(
+    key: str, expires_at: datetime, *, attempt: int = 0, countdown: float | None = None
+) -> None:
+    """Publish an alert again (sweeper, retries).
+
+    Only the web's first message carries the alert's expiry. A follow-up must not: Celery
+    would discard it and remember its id as revoked, while the processor itself decides
+    what an over-age alert may still do (look up an order whose outcome is unknown).
+    Each follow-up has an id of its own for the same reason.
+    """
+    app.send_task(
+        PROCESS_ALERT,
+        args=[key],
+        kwargs={"attempt": attempt},
+        task_id=f"{key}~{uuid.uuid4().hex[:12]}",
+        countdown=countdown,
+        retry=False,
+    )
 
 
-@app.task(name=PROCESS_ALERT, bind=True, acks_late=True, max_retries=None)
-def process_alert(self: Any, key: str) -> str:
-    outcome = _processor().process(key, attempt=self.request.retries or 0)
+@app.task(name=PROCESS_ALERT, acks_late=True)
+def process_alert(key: str, attempt: int = 0) -> str:
+    outcome = _processor().process(key, attempt=attempt)
     if outcome.retry_in is not None:
         log.info("alert %s waits %.1fs: %s", key, outcome.retry_in, outcome.reason)
-        # Short countdowns only: far below Redis's visibility timeout.
-        raise self.retry(countdown=outcome.retry_in)
+        # Short countdowns only: far below Redis's visibility timeout. If this publish
+        # fails, the alert is still 'accepted' in the ledger and the sweeper sends it.
+        try:
+            enqueue_alert(key, datetime.now(UTC), attempt=attempt + 1, countdown=outcome.retry_in)
+        except Exception as error:  # noqa: BLE001 - any publish failure is the sweeper's
+            log.warning("retry of %s not published (%s); the sweeper will", key, error)
     return outcome.status
 
 
@@ -51,7 +70,11 @@ def sweep_alerts() -> dict[str, int]:
         get_database(settings.database_url),
         enqueue_alert,
         now=datetime.now(UTC),
-        accepted_grace=timedelta(seconds=max(2 * settings.sweep_interval_seconds, 2)),
+        # A message may simply be waiting behind others: re-send only when it has waited
+        # as long as a started alert may go untouched.
+        accepted_grace=timedelta(
+            seconds=max(2 * settings.sweep_interval_seconds, settings.stuck_after_seconds)
+        ),
         stuck_after=timedelta(seconds=settings.stuck_after_seconds),
     )
     return {"enqueued": len(report.enqueued), "expired": len(report.expired)}

@@ -117,6 +117,9 @@ class AlertProcessor:
                 refused = self._lease(alert, now)
                 if refused is not None:
                     return Claimed(refused)
+            elif alert.status != AlertStatus.PROCESSING:
+                # Looking up the position took long enough for the sweeper to act meanwhile.
+                return Claimed(Outcome(alert.status, reason=alert.reason))
             parsed = Alert.from_json(json.loads(alert.parsed))
             if alert.plan is None:
                 if parsed.action == "close" and position is None:
@@ -126,21 +129,28 @@ class AlertProcessor:
                 if not plan.legs:
                     self._close(alert, AlertStatus.DONE, plan.detail.get("reason"), now)
                     return Claimed(Outcome(AlertStatus.DONE, reason=alert.reason))
-            work = []
-            for order in alert.orders:
-                if order.status not in (OrderStatus.PLANNED, OrderStatus.SUBMITTING):
-                    continue
-                resume = order.status == OrderStatus.SUBMITTING
-                if not resume:
-                    order.status = OrderStatus.SUBMITTING
-                    order.submitting_at = order.updated_at = now
-                work.append((order, resume))
-            session.flush()  # new orders get their ids (inserted as submitting at once)
-            for order, resume in work:
-                if not resume:
-                    record_event(session, order, order.order_ref, "submitting", {})
-            legs = [LegWork(order.id, _request(order, parsed), resume) for order, resume in work]
+            legs = self._mark_submitting(session, alert, parsed, now)
             return Claimed(legs=legs, expires_at=alert.expires_at)
+
+    @staticmethod
+    def _mark_submitting(
+        session: Session, alert: AlertRecord, parsed: Alert, now: datetime
+    ) -> list[LegWork]:
+        """Mark the legs about to be sent (before any broker call); resume the marked ones."""
+        work = []
+        for order in alert.orders:
+            if order.status not in (OrderStatus.PLANNED, OrderStatus.SUBMITTING):
+                continue
+            resume = order.status == OrderStatus.SUBMITTING
+            if not resume:
+                order.status = OrderStatus.SUBMITTING
+                order.submitting_at = order.updated_at = now
+            work.append((order, resume))
+        session.flush()  # new orders get their ids (inserted as submitting at once)
+        for order, resume in work:
+            if not resume:
+                record_event(session, order, order.order_ref, "submitting", {})
+        return [LegWork(order.id, _request(order, parsed), resume) for order, resume in work]
 
     def _record(self, key: str, results: list[LegResult], conclude: bool = False) -> Outcome:
         """Record what the broker said about each leg; with ``conclude``, settle the alert."""
@@ -189,8 +199,9 @@ class AlertProcessor:
             raise
 
     def _position(self, symbol: str) -> Decimal:
+        wanted = same_instrument(symbol)
         for position in self._broker.positions():
-            if position.symbol == symbol:
+            if same_instrument(position.symbol) == wanted:
                 return position.quantity
         return Decimal(0)
 
@@ -306,6 +317,9 @@ class AlertProcessor:
             session.scalars(
                 select(AlertRecord)
                 .where(AlertRecord.key == key)
+                # PostgreSQL: two deliveries of one alert must not both take its lease.
+                # (SQLite's BEGIN IMMEDIATE already serialises every writer.)
+                .with_for_update(of=AlertRecord)
                 .options(
                     joinedload(AlertRecord.orders).joinedload(OrderRecord.fills),
                     joinedload(AlertRecord.plan),
@@ -314,6 +328,12 @@ class AlertProcessor:
             .unique()
             .one_or_none()
         )
+
+
+def same_instrument(symbol: str) -> str:
+    """A symbol as brokers and alerts may each spell it: EUR/USD, EUR.USD and EURUSD, or
+    BRK.B and BRK B, compare equal."""
+    return "".join(ch for ch in symbol.upper() if ch.isalnum())
 
 
 def _request(order: OrderRecord, parsed: Alert) -> OrderRequest:

@@ -70,14 +70,15 @@ def test_g3_disconnect_during_positions_is_an_error_not_empty(ib_stack: IbStack)
     ib_stack.wait_serving()
     broker = ib_stack.broker()
     before = ib_stack.gateway_reconnects()
-    ib_stack.sim.fault("delay", seconds=1.5)
+    ib_stack.sim.fault("delay", seconds=3.0)
     with ThreadPoolExecutor(1) as pool:
-        # One attempt (no retry), so the answer to exactly this query is seen.
+        # One attempt (no retry), so the answer to exactly this query is seen; ibsim holds
+        # its reply for 3 s, so the query is in flight when the socket drops.
         answer = pool.submit(broker._call, "positions", {})
-        time.sleep(0.4)
+        time.sleep(1.0)
         ib_stack.sim.fault("disconnect")
         ib_stack.sim.fault("clear")
-        with pytest.raises(TemporaryError):
+        with pytest.raises(TemporaryError, match="connection lost during"):
             result = answer.result(timeout=10)
             pytest.fail(f"a cut-short positions query answered {result!r}")
     _wait_reconnected(ib_stack, before)

@@ -1,7 +1,8 @@
 """Latency and throughput on loopback: connect, a market order's fill, many paced clients.
 
+Timing bounds belong to a quiet machine, so these run in ``make soak``, not ``make test``.
 Run with ``-s`` to see the figures:
-``.venv/bin/pytest tests/ibsim/test_performance.py -q -s -p no:cacheprovider``.
+``.venv/bin/pytest tests/ibsim/test_performance.py -m soak -q -s -p no:cacheprovider``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ import asyncio
 import statistics
 import time
 
+import pytest
 from ib_async import IB, MarketOrder, Stock
 
 from ibsim import IBSim
 from tests.ibsim.conftest import HOST
+
+pytestmark = pytest.mark.soak
 
 AAPL = Stock("AAPL", "SMART", "USD", conId=265598)
 

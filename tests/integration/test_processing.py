@@ -109,10 +109,49 @@ def test_resume_after_crash_looks_up_the_reference_first(database: Database) -> 
         processor(database, CrashAfterSubmit(paper)).process(key)
     assert state(database, key)[2] == [("entry", "submitting")]
     # The lease of the dead worker must run out before another takes the alert.
-    fresh = AlertProcessor(database, paper, stuck_after=timedelta(seconds=0))
+    spy = CountingBroker(paper)
+    fresh = AlertProcessor(database, spy, stuck_after=timedelta(seconds=0))
     assert fresh.process(key).status == "done"
+    assert (spy.lookups, spy.submits) == (1, 0)  # asked first, and never sent again
     assert paper_orders(database) == 1
     assert state(database, key)[2] == [("entry", "filled")]
+
+
+class CountingBroker:
+    """Passes every call through and counts lookups and submissions."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.capabilities = inner, inner.name, inner.capabilities
+        self.lookups = self.submits = 0
+
+    def order_by_reference(self, reference: str) -> port.BrokerOrder | None:
+        self.lookups += 1
+        result: port.BrokerOrder | None = self.inner.order_by_reference(reference)
+        return result
+
+    def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
+        self.submits += 1
+        result: port.BrokerOrder = self.inner.submit(request)
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class ForexPositions(PaperBroker):
+    """A broker that spells a currency pair its own way, as IB does (EURUSD)."""
+
+    def positions(self) -> list[port.Position]:
+        return [port.Position(symbol="EURUSD", quantity=Decimal(20000), avg_price=Decimal(1))]
+
+
+def test_close_finds_a_position_spelled_differently(database: Database) -> None:
+    key = accept(database, symbol="FX:EUR/USD", action="close", price="1.1")
+    broker = ForexPositions(database, Decimal(100000))
+    assert processor(database, broker).process(key).status == "done"
+    with database.read() as session:
+        order = session.scalars(select(OrderRecord)).one()
+        assert (order.side, order.quantity) == ("sell", Decimal(20000))
 
 
 def test_busy_alert_is_left_to_its_holder(database: Database) -> None:

@@ -263,3 +263,11 @@ def test_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(settings: Setti
         settings.model_copy(update={"ip_allowlist": "tradingview", "trusted_proxies": "127.0.0.1"})
     )
     assert trusting.test_client().post(URL, data=body, headers=spoofed).status_code == 202
+
+
+def test_odd_secrets_and_ids_are_refused_not_crashed(client: FlaskClient) -> None:
+    body = b'{"secret":"\\ud800","symbol":"AAPL","action":"buy","quantity":1}'
+    assert client.post(URL, data=body).status_code == 401
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    for order_id in ("9" * 30, "\u00b2", "nope"):
+        assert client.post(f"/api/orders/{order_id}/cancel", headers=headers).status_code == 404

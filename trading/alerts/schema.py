@@ -27,7 +27,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "timestamp": ("timestamp", "time", "timenow", "date"),
     "order_type": ("order_type", "orderType", "type"),
     "limit_price": ("limit_price", "limitPrice"),
-    "alert_id": ("alert_id", "alertId", "id"),
+    # Not "id": templates fill it with {{strategy.order.id}} ("Long"), which would make
+    # every later entry a duplicate for a day.
+    "alert_id": ("alert_id", "alertId"),
     "sentiment": ("sentiment",),
     "sec_type": ("sec_type", "secType"),
     "exchange": ("exchange",),

@@ -22,6 +22,15 @@ _FROM_BROKER = {
 }
 
 
+_RANK = {
+    OrderStatus.PLANNED: 0,
+    OrderStatus.SUBMITTING: 1,
+    OrderStatus.SUBMITTED: 2,
+    OrderStatus.PARTIALLY_FILLED: 3,
+    **{status: 4 for status in OrderStatus.FINAL},
+}
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -54,7 +63,9 @@ def apply_broker_order(session: Session, order: OrderRecord, seen: port.BrokerOr
     now = utcnow()
     changed = False
     new_status = _FROM_BROKER.get(seen.status, OrderStatus.SUBMITTED)
-    if order.status not in OrderStatus.FINAL and new_status != order.status:
+    # Never step back: a final state stays, and a late "submitted" snapshot does not undo
+    # a partial fill that an event already recorded.
+    if order.status not in OrderStatus.FINAL and _RANK[new_status] > _RANK.get(order.status, 0):
         order.status = new_status
         changed = True
     if seen.broker_order_id and order.broker_order_id != seen.broker_order_id:
@@ -70,9 +81,25 @@ def apply_broker_order(session: Session, order: OrderRecord, seen: port.BrokerOr
     if seen.reason and not order.reason:
         order.reason = seen.reason
         changed = True
-    known = {fill.broker_fill_id for fill in order.fills}
-    for fill in seen.fills:
-        if fill.fill_id not in known:
+    changed = _merge_fills(order, seen.fills) or changed
+    if changed:
+        order.submitted_at = order.submitted_at or now
+        if order.status == OrderStatus.FILLED:
+            order.filled_at = order.filled_at or now
+        if order.status == OrderStatus.CANCELLED:
+            order.cancelled_at = order.cancelled_at or now
+        order.updated_at = now
+        record_event(session, order, order.order_ref, "broker_update", _summary(seen))
+    return changed
+
+
+def _merge_fills(order: OrderRecord, fills: tuple[port.Fill, ...]) -> bool:
+    """Add fills not seen before; complete a commission that arrived after its fill."""
+    changed = False
+    known = {fill.broker_fill_id: fill for fill in order.fills}
+    for fill in fills:
+        recorded = known.get(fill.fill_id)
+        if recorded is None:
             order.fills.append(
                 FillRecord(
                     broker_fill_id=fill.fill_id,
@@ -83,14 +110,10 @@ def apply_broker_order(session: Session, order: OrderRecord, seen: port.BrokerOr
                 )
             )
             changed = True
-    if changed:
-        order.submitted_at = order.submitted_at or now
-        if order.status == OrderStatus.FILLED:
-            order.filled_at = order.filled_at or now
-        if order.status == OrderStatus.CANCELLED:
-            order.cancelled_at = order.cancelled_at or now
-        order.updated_at = now
-        record_event(session, order, order.order_ref, "broker_update", _summary(seen))
+        elif recorded.commission is None and fill.commission is not None:
+            # IB reports an execution before its commission.
+            recorded.commission = fill.commission
+            changed = True
     return changed
 
 
