@@ -194,3 +194,20 @@ def test_redis_restart_mid_task_keeps_the_worker(harness: Harness) -> None:
     assert alert(stack, "r1-next") == 202
     stack.wait_alert("r1-next", timeout=30)
     assert harness.paper_orders("r1-mid") == 1
+
+
+@pytest.mark.harness(PAPER_ACK_DELAY_SECONDS="3", ALERT_MAX_AGE_SECONDS="5")
+def test_outcome_unknown_past_the_maximum_age_is_still_resolved(harness: Harness) -> None:
+    """C1 when the resume comes after the alert's maximum age: the order may be at the
+    broker, so it is looked up (found, recorded once), never dropped as expired."""
+    stack = harness.stack
+    stack.start_web()
+    worker = stack.start_worker(concurrency=1)
+    stack.start_beat()
+    assert alert(stack, "c1-late") == 202
+    wait_for(lambda: harness.paper_orders("c1-late") == 1, timeout=15, message="order placed")
+    for pid in worker_children(worker):
+        os.kill(pid, signal.SIGKILL)
+    state = stack.wait_alert("c1-late", timeout=40)
+    assert state["orders"][0]["status"] == "filled"
+    assert harness.paper_orders("c1-late") == 1
