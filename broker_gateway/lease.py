@@ -48,17 +48,29 @@ class Lease:
         return holder.decode() if isinstance(holder, bytes) else holder
 
     async def acquire(self) -> None:
-        """Wait (on standby) until this gateway holds the lease."""
+        """Wait (on standby) until this gateway holds the lease.
+
+        A gateway that has seen another one active takes the lease only after finding it
+        free twice, a lease period apart: a key that vanished in a Redis restart is renewed
+        by a live primary within a quarter period, so the standby stays a standby.
+        """
         announced = False
+        seen_other = free_before = False
         while True:
             try:
-                holder = await self._renew()
+                current = await cast("Awaitable[Any]", self._redis.get(LEASE_KEY))
+                holder = current.decode() if isinstance(current, bytes) else current
+                if holder is None and (free_before or not seen_other):
+                    holder = await self._renew()
             except RedisError as error:
                 log.warning("lease not checked (%s); retrying", error)
                 holder = None
             if holder == self.owner:
                 log.info("holding the gateway lease as %s", self.owner)
                 return
+            free_before = holder is None
+            if holder:
+                seen_other = True
             if not announced and holder:
                 log.info("standby: gateway %s is active; waiting for its lease to lapse", holder)
                 announced = True

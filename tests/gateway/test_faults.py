@@ -249,6 +249,32 @@ def test_g6_second_gateway_waits_on_standby_and_takes_over(ib_stack: IbStack) ->
     ib_stack.wait_serving()
 
 
+def test_standby_stays_standby_across_a_redis_restart(ib_stack: IbStack) -> None:
+    """Redis restarts empty while a standby waits: the live primary renews the vanished
+    lease first, so the standby neither serves RPCs nor publishes health."""
+    ib_stack.wait_serving()
+    offset = len(ib_stack.log("gateway-2"))  # an earlier test may have used this name
+    standby = ib_stack.start_gateway("gateway-2")
+
+    def since_start() -> str:
+        return ib_stack.log("gateway-2")[offset:]
+
+    wait_for(lambda: "standby" in since_start(), timeout=10, message="standby")
+    try:
+        ib_stack.redis.kill()
+        ib_stack.redis.start()
+        broker = ib_stack.broker()
+        wait_for(lambda: broker.health().connected, timeout=20, message="primary healthy")
+        deadline = time.monotonic() + 4.0  # four lease periods
+        while time.monotonic() < deadline:
+            assert broker.health().connected, "health flipped: a second gateway published"
+            time.sleep(0.2)
+        assert "serving RPCs" not in since_start()
+        assert standby.poll() is None
+    finally:
+        ib_stack.stop("gateway-2")
+
+
 def test_redis_restart_recreates_the_groups(ib_stack: IbStack) -> None:
     """Redis comes back empty (no persistence here): request and event groups are recreated
     and the RPC path works again; the health key reappears within a second. Last in this
