@@ -60,6 +60,22 @@ def worker_children(worker: subprocess.Popen[bytes]) -> list[int]:
     return [int(pid) for pid in out.stdout.split()]
 
 
+def kill_child_after_placing(harness: Harness, alert_id: str) -> None:
+    """SIGKILL the worker child once the broker has the order but before the worker has its
+    answer; the alert must still end with exactly that one order, filled."""
+    stack = harness.stack
+    stack.start_web()
+    worker = stack.start_worker(concurrency=1)
+    stack.start_beat()
+    assert alert(stack, alert_id) == 202
+    wait_for(lambda: harness.paper_orders(alert_id) == 1, timeout=15, message="order placed")
+    for pid in worker_children(worker):
+        os.kill(pid, signal.SIGKILL)
+    state = stack.wait_alert(alert_id, timeout=40)
+    assert state["orders"][0]["status"] == "filled"
+    assert harness.paper_orders(alert_id) == 1
+
+
 def test_redis_down_at_accept_then_traded_after_it_returns(harness: Harness) -> None:
     """W9 + R1: Redis is down when the alert arrives: 202 at once; traded once Redis is back."""
     stack = harness.stack
@@ -102,17 +118,7 @@ def test_worker_child_killed_after_placing(harness: Harness) -> None:
     """C1: SIGKILL the worker child while the broker has the order but we have no answer:
     Celery acks the message anyway; the sweeper resumes, finds the reference, places
     nothing again."""
-    stack = harness.stack
-    stack.start_web()
-    worker = stack.start_worker(concurrency=1)
-    stack.start_beat()
-    assert alert(stack, "c1-1") == 202
-    wait_for(lambda: harness.paper_orders("c1-1") == 1, timeout=15, message="order placed")
-    for pid in worker_children(worker):
-        os.kill(pid, signal.SIGKILL)
-    state = stack.wait_alert("c1-1", timeout=40)
-    assert state["orders"][0]["status"] == "filled"
-    assert harness.paper_orders("c1-1") == 1
+    kill_child_after_placing(harness, "c1-1")
 
 
 @pytest.mark.harness(PAPER_ACK_DELAY_SECONDS="3")
@@ -200,14 +206,4 @@ def test_redis_restart_mid_task_keeps_the_worker(harness: Harness) -> None:
 def test_outcome_unknown_past_the_maximum_age_is_still_resolved(harness: Harness) -> None:
     """C1 when the resume comes after the alert's maximum age: the order may be at the
     broker, so it is looked up (found, recorded once), never dropped as expired."""
-    stack = harness.stack
-    stack.start_web()
-    worker = stack.start_worker(concurrency=1)
-    stack.start_beat()
-    assert alert(stack, "c1-late") == 202
-    wait_for(lambda: harness.paper_orders("c1-late") == 1, timeout=15, message="order placed")
-    for pid in worker_children(worker):
-        os.kill(pid, signal.SIGKILL)
-    state = stack.wait_alert("c1-late", timeout=40)
-    assert state["orders"][0]["status"] == "filled"
-    assert harness.paper_orders("c1-late") == 1
+    kill_child_after_placing(harness, "c1-late")
