@@ -7,7 +7,7 @@ import datetime as dt
 
 from ibsim.catalogue import Instrument
 from ibsim.model import Fill, SimOrder
-from ibsim.place_order import PEG_BENCH_TYPES, OrderTicket
+from ibsim.place_order import PEG_BENCH_TYPES, SCALE_FIELDS, OrderTicket
 from ibsim.wire import Field, truthy
 
 # Order attributes that IB's decoders read as booleans: they must never be empty.
@@ -48,15 +48,6 @@ PEG_BENCH_FIELDS = (
     "peggedChangeAmount",
     "referenceChangeAmount",
     "referenceExchangeId",
-)
-SCALE_FIELDS = (
-    "scalePriceAdjustValue",
-    "scalePriceAdjustInterval",
-    "scaleProfitOffset",
-    "scaleAutoReset",
-    "scaleInitPosition",
-    "scaleInitFillQty",
-    "scaleRandomPercent",
 )
 PEG_OFFSET_FIELDS = (
     "minTradeQty",

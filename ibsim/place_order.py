@@ -104,7 +104,7 @@ _SCALE_HEAD = (
     "scaleSubsLevelSize",
     "scalePriceIncrement",
 )
-_SCALE_MORE = (
+SCALE_FIELDS = (
     "scalePriceAdjustValue",
     "scalePriceAdjustInterval",
     "scaleProfitOffset",
@@ -225,7 +225,7 @@ def decode_place_order(fields: Sequence[str], server_version: int) -> OrderTicke
     _read_names(cursor, _SCALE_HEAD, order)
     increment = parse_float(order["scalePriceIncrement"], UNSET_DOUBLE)
     if 0 < increment < UNSET_DOUBLE:
-        _read_names(cursor, _SCALE_MORE, order)
+        _read_names(cursor, SCALE_FIELDS, order)
     _read_names(cursor, _SCALE_TAIL, order)
     if order["hedgeType"]:
         order["hedgeParam"] = cursor.next()
