@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 
 from app.addresses import Network
@@ -75,7 +77,31 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(webhooks)
     app.register_blueprint(api)
     app.register_blueprint(health)
+    _log_requests(app)
     return app
+
+
+def _log_requests(app: Flask) -> None:
+    """One access line per request: the path without its query, so ``?secret=`` never
+    reaches a log."""
+    access = logging.getLogger("tvbridge.access")
+
+    @app.before_request
+    def _start_clock() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        access.info(
+            "%s %s %s %d %.1fms",
+            request.remote_addr,
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed,
+        )
+        return response
 
 
 def services(app: Flask) -> Services:

@@ -1,4 +1,4 @@
-"""The WSGI entry point for gunicorn: ``gunicorn app.wsgi:app``."""
+"""The WSGI application of the web process (served by ``python -m app.serve``)."""
 
 from app import create_app
 

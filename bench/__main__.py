@@ -5,6 +5,7 @@ client, concurrency and observation. Results: bench/results/latest.json and late
 from __future__ import annotations
 
 import json
+import socket
 import statistics
 import sys
 import tempfile
@@ -100,7 +101,32 @@ def measure_accept(stack: Stack, floor: Stack) -> dict[str, float]:
         results[f"floor_accept_p50_ms{latency}"] = round(percentile(base, 0.5), 3)
         results[f"floor_accept_p99_ms{latency}"] = round(percentile(base, 0.99), 3)
         results[f"floor_accept_rps{rate}"] = round(base_rps, 1)
+    results.update(measure_accept_beside_idle(stack))
     return results
+
+
+IDLE_CONNECTIONS = 200
+
+
+def measure_accept_beside_idle(stack: Stack) -> dict[str, float]:
+    """Accept latency, 1 client, while 200 other connections sent headers and part of a
+    body and then went quiet (a slow or hostile client holds them open)."""
+    idle = []
+    for _ in range(IDLE_CONNECTIONS):
+        sock = socket.create_connection(("127.0.0.1", stack.port), timeout=5)
+        sock.sendall(
+            b"POST /webhook/tradingview HTTP/1.1\r\nHost: bench\r\nContent-Length: 500\r\n\r\n{"
+        )
+        idle.append(sock)
+    try:
+        latencies, _ = run_clients(stack.port, "/webhook/tradingview", 1, 300)
+    finally:
+        for sock in idle:
+            sock.close()
+    return {
+        "accept_p50_ms_idle": round(percentile(latencies, 0.5), 3),
+        "accept_p99_ms_idle": round(percentile(latencies, 0.99), 3),
+    }
 
 
 def measure_paper_fill(stack: Stack, floor: Stack) -> dict[str, float]:
@@ -183,6 +209,7 @@ def markdown(r: dict[str, Any]) -> str:
         ("accept p50, 16 clients (ms)", r["accept_p50_ms_c16"], r["floor_accept_p50_ms_c16"], ""),
         ("accept p99, 16 clients (ms)", r["accept_p99_ms_c16"], r["floor_accept_p99_ms_c16"], ""),
         ("accepted alerts/s, 16 clients", r["accept_rps"], r["floor_accept_rps"], "≥ 1000"),
+        ("accept p99, 200 idle connections open (ms)", r["accept_p99_ms_idle"], "", "≤ 10 ms"),
         ("accepted alerts/s, 1 client", r["accept_rps_c1"], r["floor_accept_rps_c1"], ""),
         ("alert → paper fill p50 (ms)", r["e2e_p50_ms"], r["floor_e2e_p50_ms"], "≤ 2.5x"),
         ("alert → paper fill p99 (ms)", r["e2e_p99_ms"], r["floor_e2e_p99_ms"], ""),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import sys
-from pathlib import Path
 
 from tests.support import Stack, wait_for
 
@@ -35,19 +34,9 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def start_floor_app(floor: Stack) -> None:
-    """Serve ``bench.floor_app`` with the web process's own gunicorn configuration."""
+    """Serve ``bench.floor_app`` with the web process's own server and settings."""
     floor.directory.mkdir(parents=True, exist_ok=True)
-    floor._spawn(
-        "web",
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            "config/gunicorn.py",
-            "--bind",
-            f"127.0.0.1:{floor.port}",
-            "bench.floor_app:app",
-        ],
-    )
+    floor._spawn("web", [sys.executable, "-m", "app.serve", "bench.floor_app:app"])
     wait_for(
         lambda: Client(floor.port).request("GET", "/floor/marker/x")[0] == 200,
         timeout=20,

@@ -2,7 +2,7 @@
 
 ``POST /floor`` does one Redis LPUSH; ``POST /floor/task`` publishes a no-op Celery task
 that marks Redis; ``GET /floor/marker/<m>`` says whether that mark is there. Served by
-the same gunicorn configuration as the real web process.
+the same server and settings as the real web process (``python -m app.serve``).
 """
 
 from __future__ import annotations

@@ -188,7 +188,7 @@ def measure_ib(directory: Path, redis_url: str, database_url: str) -> dict[str, 
 
 def _paper_floor(stack: Stack, url: str) -> list[float]:
     """Webhook-shaped floor: the bench floor app's ``/floor/task`` (a no-op Celery task that
-    marks Redis), polled the same way, served by gunicorn like the real web process."""
+    marks Redis), polled the same way, served like the real web process."""
     floor = Stack(stack.directory / "floor", url, stack.env["DATABASE_URL"], LOG_LEVEL="WARNING")
     floor.env["BROKER"] = "paper"
     try:

@@ -1,1 +1,1 @@
-"""Process configuration: settings, logging, gunicorn and Redis config files."""
+"""Process configuration: settings, logging and the Redis config file."""

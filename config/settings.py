@@ -52,8 +52,26 @@ class Settings(BaseSettings):
         f"sqlite:///{VAR_DIR / 'tvbridge.db'}",
         description="The ledger. SQLite for one host, postgresql+psycopg://... for several.",
     )
-    web_concurrency: int = Field(2, ge=1, le=64, description="gunicorn worker processes.")
-    web_threads: int = Field(8, ge=1, le=256, description="threads per gunicorn worker.")
+    bind_host: str = Field("0.0.0.0", description="Address the web process listens on.")  # noqa: S104
+    web_threads: int = Field(
+        16, ge=1, le=256, description="Application threads of the web process."
+    )
+    web_connection_limit: int = Field(
+        1000,
+        ge=10,
+        le=60000,
+        description="Open connections the web process holds (idle ones included).",
+    )
+    web_idle_timeout_seconds: int = Field(
+        30, ge=1, le=3600, description="A connection that sends nothing this long is closed."
+    )
+    web_body_limit: int = Field(
+        1048576,
+        ge=1024,
+        le=16777216,
+        description="Bodies over this are cut off by the server; up to it, the webhook "
+        "answers 413 with its reason when a body is over MAX_BODY_BYTES.",
+    )
 
     # --- broker ----------------------------------------------------------------------
     broker: Literal["paper", "ibkr", "oanda"] = Field("paper", description="Where orders go.")

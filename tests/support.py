@@ -1,5 +1,5 @@
 """Helpers for tests that run real parts: free ports, polling, private Redis, databases,
-and the whole stack (gunicorn + Celery workers) as subprocesses."""
+and the whole stack (web + Celery workers) as subprocesses."""
 
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ def base_env(**overrides: str) -> dict[str, str]:
 
 
 class Stack:
-    """gunicorn + Celery worker(s) (+ beat) as real subprocesses over a private Redis."""
+    """The web + Celery worker(s) (+ beat) as real subprocesses over a private Redis."""
 
     def __init__(self, directory: Path, redis_url: str, database_url: str, **env: str) -> None:
         self.directory = directory
@@ -182,15 +182,8 @@ class Stack:
     def start_web(self, env: dict[str, str] | None = None) -> None:
         self._spawn(
             "web",
-            [
-                str(VENV_BIN / "gunicorn"),
-                "-c",
-                "config/gunicorn.py",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "app.wsgi:app",
-            ],
-            env,
+            [sys.executable, "-m", "app.serve"],
+            {"BIND_HOST": "127.0.0.1", **(env or {})},
         )
         wait_for(
             lambda: self.session.get(self.url + "/health", timeout=1).ok,

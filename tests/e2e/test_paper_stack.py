@@ -1,4 +1,4 @@
-"""The whole paper stack as real processes: gunicorn, Celery workers, Redis, the ledger."""
+"""The whole paper stack as real processes: the web, Celery workers, Redis, the ledger."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Fixtures for the IB gateway: ibsim as a subprocess, a private Redis, the whole stack
-(gunicorn, a Celery worker, beat, the gateway, the order-events consumer) as real processes."""
+(the web, a Celery worker, beat, the gateway, the order-events consumer) as real processes."""
 
 from __future__ import annotations
 
