@@ -7,24 +7,39 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 export PYTHONPATH := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run run-sim test lint typecheck unit bench soak setup venv redis migrate secrets clean
+.PHONY: run run-sim test lint typecheck unit bench soak setup venv dev redis migrate secrets \
+	var clean delete-data
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Running needs only the runtime packages; the tools that test and measure come on top.
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
+
+$(RUNTIME): requirements.txt
 	@if [ -z "$(PYTHON)" ]; then echo "tvbridge needs Python 3.11 or newer (apt-get install python3 python3-venv)"; exit 1; fi
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "could not create a venv: apt-get install python3-venv"; exit 1; }
-	$(PY) -m pip install --quiet --upgrade pip
+	@test -x $(PY) || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install --quiet --upgrade pip; } \
+		|| { echo "could not create a venv: apt-get install python3-venv"; exit 1; }
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(DEV): $(RUNTIME) requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-venv: $(VENV)/.installed
+venv: $(RUNTIME)
+
+dev: $(DEV)
+
+# Every path a process writes to exists before any process starts.
+var:
+	@mkdir -p var/redis
 
 redis: venv
 	@bash scripts/ensure-redis.sh --install-only
 
-migrate: venv
+migrate: venv var
 	$(PY) -m alembic -c migrations/alembic.ini upgrade head
 
-secrets: venv
+secrets: venv var
 	@$(PY) -m config.secrets ensure
 
 setup: venv redis migrate
@@ -35,24 +50,36 @@ run: setup secrets
 run-sim: setup secrets
 	BROKER=ibkr IBKR_PORT=$${IBKR_PORT:-7497} exec bash scripts/run.sh Procfile.sim
 
-lint: venv
+lint: dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: venv
+typecheck: dev
 	$(VENV)/bin/mypy $(wildcard config trading app tasks bench ibsim broker_gateway)
 
-test: setup lint typecheck
+test: dev setup lint typecheck
 	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not soak"
 
-unit: venv
+unit: dev
 	$(VENV)/bin/pytest tests/unit
 
-bench: setup
+bench: dev setup
 	$(PY) -m bench
 
-soak: setup
+soak: dev setup
 	$(VENV)/bin/pytest -m soak tests
 
+# Caches only: the ledger, the secrets, Redis's data and ibsim's state under var/ stay.
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
+
+# Deletes the data: every alert and order recorded, the generated secrets, Redis's data.
+delete-data:
+	@if [ ! -d var ]; then echo "nothing to delete: no var/"; exit 0; fi; \
+	echo "This deletes var/: the ledger (every alert, order and fill), the generated"; \
+	echo "secrets, Redis's data and ibsim's state. Stop the stack first."; \
+	if [ "$${CONFIRM:-}" = delete ]; then answer=delete; \
+	else read -r -p "Type 'delete' to go on: " answer || answer=; fi; \
+	if [ "$$answer" != delete ]; then echo "kept var/"; exit 1; fi; \
+	rm -rf var && echo "deleted var/"
