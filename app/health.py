@@ -9,12 +9,22 @@ from functools import lru_cache
 from typing import Any
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask.blueprints import BlueprintSetupState
 
 from app import Services, services
+from config.redis_durability import durability_warnings, warn_at_start
 from trading.ledger.alerts import recent_clock_skew
 
 health = Blueprint("health", __name__)
+
+
+@health.record_once
+def _warn_if_redis_would_lose_alerts(state: BlueprintSetupState) -> None:
+    app = state.app
+    if isinstance(app, Flask):
+        warn_at_start(services(app).settings.redis_url, "web")
+
 
 HEARTBEAT_PATTERN = "tvbridge:heartbeat:worker:*"
 
@@ -49,10 +59,14 @@ def collect(svc: Services) -> dict[str, Any]:
         with svc.database.read() as session:
             return recent_clock_skew(session)
 
+    def redis_durability() -> dict[str, Any]:
+        return {"warnings": durability_warnings(client)}
+
     checks = {
         "database": _timed(svc.database.ping),
         "clock_skew": _timed(clock),
         "redis": _timed(client.ping),
+        "redis_durability": _timed(redis_durability),
         "workers": _timed(workers),
     }
     broker_health = _timed(lambda: asdict(svc.broker.health()))
@@ -70,8 +84,11 @@ def collect(svc: Services) -> dict[str, Any]:
         status = "degraded"
     else:
         status = "ok"
+    # Things that work now but could lose alerts later: shown, without degrading the status.
+    warnings = list(checks["redis_durability"].get("warnings", []))
     return {
         "status": status,
+        "warnings": warnings,
         "time": datetime.now(UTC).isoformat(),
         "broker": {"type": svc.broker.name, "health": broker_health},
         "checks": checks,

@@ -8,6 +8,8 @@ VENV="${VENV:-.venv}"
 # honcho hands PORT to the first process (the web) and picks 5000 when it is unset; the
 # web serves on PORT or 3014, whatever the process manager would choose.
 export PORT="${PORT:-3014}"
+# Each process's lines show up as they are written, not when a buffer fills.
+export PYTHONUNBUFFERED=1
 # Every path a process writes to (the ledger, beat's schedule, Redis's data) must exist.
 mkdir -p var/redis
 status=0

@@ -7,16 +7,37 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from config.celery import NOOP, PROCESS_ALERT, PRUNE, SWEEP
+from config.celery import NOOP, PROCESS_ALERT, PRUNE, SWEEP, VISIBILITY_TIMEOUT_SECONDS
 from config.settings import get_settings
 from tasks.celery_app import app
 from trading.brokers.registry import make_broker
+from trading.errors import OperationalError
 from trading.ledger.db import get_database
 from trading.ledger.prune import prune
 from trading.processing import AlertProcessor
 from trading.sweeper import sweep
 
 log = logging.getLogger(__name__)
+
+# Redis redelivers a message unacknowledged for the visibility timeout, and a countdown or
+# ETA message counts from when it was fetched (celery/kombu#337): a long delay runs twice.
+# Alert messages are therefore only ever delayed by far less than that timeout.
+MAX_ALERT_DELAY_SECONDS = 60.0
+if MAX_ALERT_DELAY_SECONDS * 10 >= VISIBILITY_TIMEOUT_SECONDS:
+    raise ImportError("MAX_ALERT_DELAY_SECONDS must stay far below the visibility timeout")
+
+
+class UseAShortRetryDelay(OperationalError):
+    """An alert message asked for a delay near Redis's visibility timeout."""
+
+
+def check_delay(countdown: float | None) -> None:
+    if countdown is not None and countdown > MAX_ALERT_DELAY_SECONDS:
+        raise UseAShortRetryDelay(
+            f"an alert message may wait at most {MAX_ALERT_DELAY_SECONDS:.0f}s, not "
+            f"{countdown:.0f}s: Redis would deliver it again after "
+            f"{VISIBILITY_TIMEOUT_SECONDS}s"
+        )
 
 
 @lru_cache(maxsize=1)
@@ -37,8 +58,10 @@ def enqueue_alert(
     Only the web's first message carries the alert's expiry. A follow-up must not: Celery
     would discard it and remember its id as revoked, while the processor itself decides
     what an over-age alert may still do (look up an order whose outcome is unknown).
-    Each follow-up has an id of its own for the same reason.
+    Each follow-up has an id of its own for the same reason. Never an ETA, and never a
+    countdown near Redis's visibility timeout (``check_delay``).
     """
+    check_delay(countdown)
     app.send_task(
         PROCESS_ALERT,
         args=[key],

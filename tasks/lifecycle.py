@@ -14,6 +14,7 @@ from typing import Any
 import redis
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
+from config.redis_durability import warn_at_start
 from config.settings import get_settings
 
 HEARTBEAT_PREFIX = "tvbridge:heartbeat:worker:"
@@ -42,6 +43,11 @@ def _ignore_group_sigterm(**_: Any) -> None:
     process answers SIGTERM with a warm shutdown that lets running tasks finish; a pool
     child must not die of the same signal halfway through placing an order."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@worker_ready.connect
+def _warn_if_redis_would_lose_alerts(**_: Any) -> None:
+    warn_at_start(get_settings().redis_url, "worker")
 
 
 @worker_ready.connect

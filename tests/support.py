@@ -22,7 +22,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 SECRET = "test-webhook-secret"
-TOKEN = "test-api-token"
+TOKEN = "test-api-token-0001"
 T = TypeVar("T")
 
 
@@ -38,25 +38,43 @@ def wait_for(
     interval: float = 0.05,
     message: str = "condition",
 ) -> T:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout``."""
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout``.
+
+    An exception from ``check`` counts as "not yet" (a process still starting refuses
+    connections), but it is never swallowed: at the deadline the timeout is raised *from* the
+    last exception, so a check that fails for a reason of its own shows that reason.
+    """
     deadline = time.monotonic() + timeout
     last: Any = None
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
+    error: BaseException | None = None
+    while True:
+        try:
             last = check()
+            error = None
             if last:
                 return last
+        except Exception as raised:  # noqa: BLE001 - kept and re-raised at the deadline
+            error = raised
+        if time.monotonic() >= deadline:
+            break
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}; last={last!r}")
+    failure = AssertionError(f"timed out after {timeout}s waiting for {message}; last={last!r}")
+    if error is not None:
+        raise AssertionError(f"{failure}; the check last raised {error!r}") from error
+    raise failure
 
 
 class RedisServer:
     """A private redis-server on a free port, stopped by pid."""
 
-    def __init__(self, directory: Path, *, appendonly: bool = False) -> None:
+    def __init__(
+        self, directory: Path, *, appendonly: bool = False, extra: tuple[str, ...] = ()
+    ) -> None:
         self.directory = directory
         self.port = free_port()
         self.appendonly = appendonly
+        # More redis-server options (``--name value`` pairs); later ones win.
+        self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -81,6 +99,7 @@ class RedisServer:
             "everysec",
             "--logfile",
             str(self.directory / "redis.log"),
+            *self.extra,
         ]
         self.process = subprocess.Popen(args)
         client = redis.Redis(port=self.port, socket_timeout=0.5)

@@ -33,6 +33,16 @@ class BrokerStateUnknown(TvbridgeError):
     the order reference first."""
 
 
+class RequestRefused(TvbridgeError):
+    """The broker refused a request that places nothing (a read, a lookup, a cancel). Not an
+    order rejection and not worth retrying as sent: report it and let a human look."""
+
+    def __init__(self, reason: str, *, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
 class OrderNotFound(TvbridgeError):
     """No order with that id or reference."""
 
@@ -43,6 +53,11 @@ class NotCancellable(TvbridgeError):
 
 class OperationalError(TvbridgeError):
     """Misconfiguration or broken invariant: a human is needed."""
+
+
+class RequestInvalid(OperationalError):
+    """The gateway could not read our request (unknown method, bad parameters): a bug or a
+    version mismatch between worker and gateway. Sending it again cannot help; fix the code."""
 
 
 class AlertInvalid(TvbridgeError):

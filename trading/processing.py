@@ -25,6 +25,7 @@ from trading.errors import (
     BrokerUnavailable,
     OperationalError,
     OrderRejected,
+    RequestRefused,
     TemporaryError,
 )
 from trading.keys import order_reference
@@ -100,6 +101,18 @@ class AlertProcessor:
         except (TemporaryError, BrokerStateUnknown) as error:
             self._record(key, results)
             return self._retry_later(key, str(error), attempt)
+        except RequestRefused as error:
+            # A refused read (a position, a lookup) is no order rejection, and sending it
+            # again would be refused again: stop, and say what a human should look at.
+            self._record(key, results)
+            reason = f"the broker refused a request; check the broker: {error}"
+            return self._finish(key, AlertStatus.FAILED, reason)
+        except OperationalError as error:
+            # A refused credential, an unreadable request: no retry within the alert's age
+            # can help, and a human must fix the setting or the code it names.
+            self._record(key, results)
+            reason = f"the broker cannot be used as configured: {error}"
+            return self._finish(key, AlertStatus.FAILED, reason)
         return self._record(key, results, conclude=True)
 
     # --- the two ledger transactions ---------------------------------------------------
@@ -150,7 +163,10 @@ class AlertProcessor:
         for order, resume in work:
             if not resume:
                 record_event(session, order, order.order_ref, "submitting", {})
-        return [LegWork(order.id, _request(order, parsed), resume) for order, resume in work]
+        return [
+            LegWork(order.id, _request(order, parsed, alert.expires_at), resume)
+            for order, resume in work
+        ]
 
     def _record(self, key: str, results: list[LegResult], conclude: bool = False) -> Outcome:
         """Record what the broker said about each leg; with ``conclude``, settle the alert."""
@@ -336,7 +352,7 @@ def same_instrument(symbol: str) -> str:
     return "".join(ch for ch in symbol.upper() if ch.isalnum())
 
 
-def _request(order: OrderRecord, parsed: Alert) -> OrderRequest:
+def _request(order: OrderRecord, parsed: Alert, expires_at: datetime) -> OrderRequest:
     return OrderRequest(
         reference=order.order_ref,
         symbol=order.symbol,
@@ -348,4 +364,5 @@ def _request(order: OrderRecord, parsed: Alert) -> OrderRequest:
         exchange=parsed.exchange,
         sec_type=parsed.sec_type,
         currency=parsed.currency,
+        not_after=expires_at,
     )

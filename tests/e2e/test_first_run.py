@@ -175,12 +175,14 @@ def test_make_run_with_nothing_set_serves_on_3014_and_trades_the_readme_alert(
 def test_make_run_with_both_secrets_set_and_no_var_keeps_every_process_up(
     project: Path,
 ) -> None:
-    env = users_environment(TRADINGVIEW_WEBHOOK_SECRET="given-secret", API_TOKEN="given-token")
+    env = users_environment(
+        TRADINGVIEW_WEBHOOK_SECRET="a-secret-the-user-chose", API_TOKEN="a-token-the-user-chose"
+    )
     run = MakeRun(project, env)
     try:
         _wait_serving(run)
         wait_for(lambda: "celery beat v" in run.text(), timeout=60, message="beat to start")
-        _trade_the_readme_alert("given-secret", "given-token")
+        _trade_the_readme_alert("a-secret-the-user-chose", "a-token-the-user-chose")
         # honcho stops the whole stack when any one process exits: still up means beat is.
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:

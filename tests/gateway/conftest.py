@@ -14,21 +14,29 @@ __all__ = ["IbStack"]
 
 
 @pytest.fixture(scope="module")
-def ib_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IbStack]:
+def ib_stack(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[IbStack]:
+    """One stack per module; a module may set ``STACK_ENV`` to change its settings."""
     directory = tmp_path_factory.mktemp("ibstack")
     url = sqlite_url(directory)
     migrate(url)
     redis_server = RedisServer(directory / "redis").start()
     sim = IbSim(directory).start()
     stack = IbStack(
-        directory, redis_server.url, url, BROKER="ibkr", IBKR_PORT=str(sim.port), **FAST_GATEWAY
+        directory,
+        redis_server.url,
+        url,
+        BROKER="ibkr",
+        IBKR_PORT=str(sim.port),
+        **{**FAST_GATEWAY, **getattr(request.module, "STACK_ENV", {})},
     )
     stack.sim, stack.redis = sim, redis_server
     try:
         stack.start_events()
         stack.start_gateway()
         stack.start_web()
-        stack.start_worker("worker", concurrency=2)
+        stack.start_worker("worker", concurrency=getattr(request.module, "WORKERS", 2))
         # The sweeper records alerts whose last Celery retry was discarded at their expiry.
         stack.start_beat()
         stack.wait_serving()

@@ -3,6 +3,7 @@ stack with the gateway and the order-events consumer. Used by tests and bench/ib
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -10,10 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 
 from tests.support import ROOT, RedisServer, Stack, wait_for
-from trading.brokers.ibkr import IbkrBroker
+from trading.brokers import ibkr_protocol as wire
+from trading.brokers.ibkr import PLACEMENT, IbkrBroker
 
 READY = re.compile(rb"ibsim ready: api port (\d+), admin port (\d+)")
 
@@ -113,6 +116,22 @@ class IbStack(Stack):
             return health.connected and health.tradeable
 
         wait_for(serving, timeout=timeout, message="the gateway to serve")
+
+    def placements(self, reference: str) -> int:
+        """``place_order`` requests the workers sent for ``reference``: the request stream
+        keeps every one (up to its MAXLEN), so a resubmission the gateway answers from its
+        own book still counts here."""
+        client = redis.Redis.from_url(self.env["REDIS_URL"])
+        try:
+            entries: Any = client.xrange(wire.REQUESTS_STREAM)
+        finally:
+            client.close()
+        count = 0
+        for _entry_id, fields in entries:
+            if fields.get(b"method") == PLACEMENT.encode():
+                params = json.loads(fields.get(b"params") or b"{}")
+                count += params.get("reference") == reference
+        return count
 
     def gateway_reconnects(self) -> int:
         return int(self.broker().health().detail.get("reconnects") or 0)

@@ -95,5 +95,18 @@ def test_pacer_queues_a_burst_instead_of_dropping_it() -> None:
         return time.monotonic() - started
 
     elapsed = asyncio.run(burst())
-    # 20 at once, then the other 10 at 20/s: about half a second, all of them served.
-    assert 0.4 <= elapsed < 1.5
+    # 20 at once, then the other 10 at 20/s: never faster than IB's rate, all of them served.
+    assert elapsed >= 0.4
+
+
+@pytest.mark.soak
+def test_pacer_serves_a_burst_at_its_rate_not_slower() -> None:
+    """Timing-bound: on a loaded machine the upper bound can fail for no fault of ours."""
+
+    async def burst() -> float:
+        pacer = Pacer(rate=20)
+        started = time.monotonic()
+        await asyncio.gather(*(pacer.acquire() for _ in range(30)))
+        return time.monotonic() - started
+
+    assert asyncio.run(burst()) < 1.5

@@ -35,6 +35,29 @@ def _resting(alert_id: str, symbol: str = "JPM") -> dict[str, object]:
     }
 
 
+def _wait_probes(stack: IbStack, count: int) -> None:
+    """Wait until the gateway has answered ``count`` more liveness probes."""
+    broker = stack.broker()
+    seen: set[float] = set()
+    first = broker.health().detail.get("last_probe_at") or 0.0
+
+    def probed() -> bool:
+        at = broker.health().detail.get("last_probe_at")
+        if at and at > first:
+            seen.add(at)
+        return len(seen) >= count
+
+    wait_for(probed, timeout=15, message=f"{count} liveness probes")
+
+
+def _gateway_holds_a_request(stack: IbStack) -> bool:
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    try:
+        return bool(client.xpending(wire.REQUESTS_STREAM, wire.REQUESTS_GROUP)["pending"])
+    finally:
+        client.close()
+
+
 def _wait_reconnected(stack: IbStack, before: int) -> None:
     wait_for(lambda: stack.gateway_reconnects() > before, timeout=20, message="a reconnect")
     stack.wait_serving()
@@ -68,6 +91,9 @@ def test_g2_rolled_back_next_valid_id_never_reuses_an_id(ib_stack: IbStack) -> N
 
 def test_g3_disconnect_during_positions_is_an_error_not_empty(ib_stack: IbStack) -> None:
     ib_stack.wait_serving()
+    # A position of its own, so "the real positions are back" holds when run alone.
+    assert ib_stack.alert(_market("ib-g3", symbol="AAPL")).status_code == 202
+    ib_stack.wait_alert("ib-g3")
     broker = ib_stack.broker()
     before = ib_stack.gateway_reconnects()
     ib_stack.sim.fault("delay", seconds=3.0)
@@ -75,14 +101,15 @@ def test_g3_disconnect_during_positions_is_an_error_not_empty(ib_stack: IbStack)
         # One attempt (no retry), so the answer to exactly this query is seen; ibsim holds
         # its reply for 3 s, so the query is in flight when the socket drops.
         answer = pool.submit(broker._call, "positions", {})
-        time.sleep(1.0)
+        wait_for(lambda: _gateway_holds_a_request(ib_stack), timeout=5, message="in flight")
         ib_stack.sim.fault("disconnect")
         ib_stack.sim.fault("clear")
         with pytest.raises(TemporaryError, match="connection lost during"):
             result = answer.result(timeout=10)
             pytest.fail(f"a cut-short positions query answered {result!r}")
     _wait_reconnected(ib_stack, before)
-    assert broker.positions(), "after the reconnect the real positions are back"
+    positions = broker.positions()
+    assert any(p.symbol == "AAPL" for p in positions), "the real positions are back"
 
 
 def test_g4_1100_holds_without_reconnecting_and_1102_resumes(ib_stack: IbStack) -> None:
@@ -96,7 +123,7 @@ def test_g4_1100_holds_without_reconnecting_and_1102_resumes(ib_stack: IbStack) 
         message="1100 to make the gateway not tradeable",
     )
     ib_stack.alert(_market("ib-g4", symbol="TSLA"))
-    time.sleep(3)  # three probe intervals: the socket is fine, so no reconnect
+    _wait_probes(ib_stack, 3)  # the socket is fine: probes answer, so no reconnect
     assert ib_stack.alert_state("ib-g4")["status"] not in ("done", "rejected", "expired")
     assert not ib_stack.sim.orders("tvb.ib-g4.entry")
     assert ib_stack.gateway_reconnects() == before and broker.health().connected
@@ -189,7 +216,14 @@ def test_g8_order_ref_with_ibs_suffix_is_matched_to_our_order(ib_stack: IbStack)
         [trade] = [t for t in direct.openTrades() if t.order.orderRef == "tvb.ib-g8.entry"]
         trade.order.orderRef = "tvb.ib-g8.entry:7"
         direct.placeOrder(trade.contract, trade.order)
-        direct.sleep(0.3)
+        wait_for(
+            lambda: (
+                [o["orderRef"] for o in ib_stack.sim.orders("tvb.ib-g8.entry")]
+                == ["tvb.ib-g8.entry:7"]
+            ),
+            timeout=5,
+            message="the modified reference at ibsim",
+        )
     finally:
         direct.disconnect()
     [at_ib] = ib_stack.sim.orders("tvb.ib-g8.entry")

@@ -16,7 +16,13 @@ from tests.gateway.support import IbStack
 from tests.support import wait_for
 from trading.brokers import ibkr_protocol as wire
 from trading.brokers.port import OrderRequest
-from trading.errors import NotCancellable, OrderNotFound, OrderRejected, TemporaryError
+from trading.errors import (
+    NotCancellable,
+    OrderNotFound,
+    OrderRejected,
+    RequestInvalid,
+    RequestRefused,
+)
 
 
 def test_alert_becomes_an_ib_order_a_fill_and_a_position(ib_stack: IbStack) -> None:
@@ -86,10 +92,10 @@ def test_rejection_201_is_terminal_and_not_retried(ib_stack: IbStack) -> None:
     state = ib_stack.wait_alert("ib-201", status="rejected")
     assert "201" in state["reason"]
     assert state["orders"][0]["status"] == "rejected"
-    time.sleep(1.0)
+    # Rejected is final: the worker that recorded it sent its one request and no retry.
+    assert ib_stack.placements("tvb.ib-201.entry") == 1
     at_ib = ib_stack.sim.orders("tvb.ib-201.entry")
     assert all(o["status"] != "Filled" for o in at_ib) and len(at_ib) <= 1
-    assert ib_stack.alert_state("ib-201")["status"] == "rejected"
 
 
 def test_forex_alert_goes_to_idealpro(ib_stack: IbStack) -> None:
@@ -101,6 +107,11 @@ def test_forex_alert_goes_to_idealpro(ib_stack: IbStack) -> None:
 
 def test_every_rpc(ib_stack: IbStack) -> None:
     broker = ib_stack.broker()
+    # Its own fill and position, so the test passes alone as in the module.
+    bought = broker.submit(
+        OrderRequest(reference="tvb.rpc-buy.entry", symbol="AAPL", side="buy", quantity=Decimal(2))
+    )
+    assert bought.status == "filled", bought
     request = OrderRequest(
         reference="tvb.rpc-1.entry",
         symbol="NVDA",
@@ -125,7 +136,7 @@ def test_every_rpc(ib_stack: IbStack) -> None:
     with pytest.raises(OrderNotFound):
         broker.cancel("tvb.never-placed.entry")
     executions = broker.executions()
-    assert any(e["reference"] == "tvb.ib-1.entry" for e in executions)
+    assert any(e["reference"] == "tvb.rpc-buy.entry" for e in executions)
     positions = broker.positions()
     assert any(p.symbol == "AAPL" and p.quantity >= 2 for p in positions)
     summary, with_prices = broker.account()
@@ -138,9 +149,10 @@ def test_every_rpc(ib_stack: IbStack) -> None:
         contract = broker.resolve_contract(pair)
         assert (contract["sec_type"], contract["exchange"]) == ("CASH", "IDEALPRO")
     assert broker.resolve_contract("EURUSD", exchange="FX")["exchange"] == "IDEALPRO"
-    with pytest.raises(OrderRejected) as refused:
+    # A refused read is not an order rejection.
+    with pytest.raises(RequestRefused) as refused:
         broker.resolve_contract("ZZZZ")
-    assert refused.value.code == 200
+    assert refused.value.code == 200 and not isinstance(refused.value, OrderRejected)
     health = broker.health()
     assert health.connected and health.tradeable and health.detail["server_version"]
     assert health.detail["accounts"] == ["DU1234567"]
@@ -164,7 +176,11 @@ def test_cancel_ours_never_touches_manual_orders(ib_stack: IbStack) -> None:
     manual.connect("127.0.0.1", ib_stack.sim.port, clientId=77, timeout=5)
     try:
         manual.placeOrder(Stock("AMZN", "SMART", "USD"), LimitOrder("BUY", 1, 1.0))
-        manual.sleep(0.2)
+        wait_for(
+            lambda: any(o["clientId"] == 77 for o in ib_stack.sim.get("/orders", symbol="AMZN")),
+            timeout=5,
+            message="the manual order at ibsim",
+        )
         cancelled = broker.cancel_ours()
         assert "tvb.ours-1.entry" in cancelled
         statuses = {o["clientId"]: o["status"] for o in ib_stack.sim.get("/orders", symbol="AMZN")}
@@ -198,23 +214,31 @@ def test_expired_request_is_dropped_not_executed(ib_stack: IbStack) -> None:
     )
     answer = client.blpop([wire.REPLY_PREFIX + "late-1"], timeout=5)
     assert answer is not None
+    # The answer is sent after the gateway decided: nothing is left to wait for.
     assert json.loads(answer[1])["error"]["kind"] == wire.EXPIRED
-    time.sleep(0.3)
     assert not ib_stack.sim.orders("tvb.ib-late.entry")
 
 
 def test_unknown_method_and_bad_reference_are_invalid(ib_stack: IbStack) -> None:
+    """``invalid`` is terminal: a rejected order for a placement, RequestInvalid otherwise."""
     broker = ib_stack.broker()
-    with pytest.raises(TemporaryError, match="unknown method"):
+    with pytest.raises(RequestInvalid, match="unknown method"):
         broker._call("reqGlobalCancel", {})
-    with pytest.raises(TemporaryError, match="not a tvbridge order reference"):
-        broker._call("place_order", {"reference": "manual-1", "symbol": "AAPL"})
+    with pytest.raises(OrderRejected, match="not a tvbridge order reference"):
+        broker.submit(
+            OrderRequest(reference="manual-1", symbol="AAPL", side="buy", quantity=Decimal(1))
+        )
+    assert not ib_stack.sim.orders("manual-1")
 
 
 def test_a_burst_of_requests_is_paced_not_dropped(ib_stack: IbStack) -> None:
     """80 queries at once is more than IB's 50 messages/s: they queue in our pacer and all
     answer; IB never sees a pacing violation (error 100)."""
     broker = ib_stack.broker(rpc_timeout=10)
+    # An execution and a position of its own: every answer is then non-empty, alone too.
+    broker.submit(
+        OrderRequest(reference="tvb.burst.entry", symbol="AAPL", side="buy", quantity=Decimal(1))
+    )
     with ThreadPoolExecutor(40) as pool:
         answers = list(pool.map(lambda _: broker._call("executions", {}), range(80)))
         positions = list(pool.map(lambda _: broker._call("positions", {}), range(20)))

@@ -104,6 +104,7 @@ def test_duplicate_client_id_gets_326_and_is_closed(clients: Clients) -> None:
     assert first.reqCurrentTime()
 
 
+@pytest.mark.soak
 def test_connect_is_fast(clients: Clients) -> None:
     clients.connect(1)  # warm up imports and the loop
     best = min(_timed_connect(clients, client_id) for client_id in range(10, 15))

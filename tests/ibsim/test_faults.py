@@ -91,7 +91,7 @@ def test_delayed_replies(ib: IB, admin: Admin) -> None:
     admin.post("/faults", {"kind": "clear"})
     started = time.perf_counter()
     ib.reqCurrentTime()
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 0.25  # the 0.3 s delay is gone
 
 
 @pytest.mark.parametrize("accept", [True, False])

@@ -35,6 +35,7 @@ def test_market_order_fills_with_commission_and_order_ref(ib: IB, admin: Admin) 
     assert orders[0]["avgFillPrice"] == 190.0
 
 
+@pytest.mark.soak
 def test_market_fill_reaches_client_fast(ib: IB) -> None:
     latencies = []
     for _ in range(20):

@@ -13,12 +13,24 @@ from sqlalchemy import func, select
 from trading.alerts import decode_body, validate_alert
 from trading.brokers import port
 from trading.brokers.paper import PaperBroker
-from trading.errors import BrokerUnavailable
+from trading.errors import (
+    BrokerStateUnknown,
+    BrokerUnavailable,
+    RequestInvalid,
+    RequestRefused,
+    TemporaryError,
+)
 from trading.ingest import IngestPolicy, accept_alert
 from trading.ledger.alerts import find_alert
 from trading.ledger.db import Database
-from trading.ledger.models import AlertStatus, OrderRecord, OrderStatus, PaperOrder
-from trading.processing import AlertProcessor
+from trading.ledger.models import (
+    AlertStatus,
+    OrderRecord,
+    OrderStatus,
+    PaperOrder,
+    PaperSubmission,
+)
+from trading.processing import UNKNOWN_OUTCOME_GRACE, AlertProcessor
 
 POLICY = IngestPolicy(
     replay_window=timedelta(seconds=300),
@@ -63,6 +75,12 @@ def paper_orders(database: Database) -> int:
         return session.scalar(select(func.count()).select_from(PaperOrder)) or 0
 
 
+def submissions(database: Database) -> int:
+    """Calls that reached the paper broker's submit, resubmissions of a known reference too."""
+    with database.read() as session:
+        return session.scalar(select(func.count()).select_from(PaperSubmission)) or 0
+
+
 def position(database: Database, symbol: str) -> Decimal:
     for p in PaperBroker(database, Decimal(100000)).positions():
         if p.symbol == symbol:
@@ -85,6 +103,23 @@ def test_processing_twice_places_once(database: Database) -> None:
     first, second = processor(database).process(key), processor(database).process(key)
     assert (first.status, second.status) == ("done", "done")
     assert paper_orders(database) == 1
+    assert submissions(database) == 1
+
+
+def test_every_submit_call_is_recorded_even_when_deduplicated(database: Database) -> None:
+    """The record the crash tests count: the paper broker answers a known reference with the
+    existing order (one order row), yet each call that reached it is kept."""
+    paper = PaperBroker(database, Decimal(100000))
+    request = port.OrderRequest(
+        reference="tvb.dup.entry",
+        symbol="AAPL",
+        side="buy",
+        quantity=Decimal(1),
+        reference_price=Decimal(10),
+    )
+    first, second = paper.submit(request), paper.submit(request)
+    assert first.broker_order_id == second.broker_order_id
+    assert (paper_orders(database), submissions(database)) == (1, 2)
 
 
 class CrashAfterSubmit:
@@ -114,6 +149,7 @@ def test_resume_after_crash_looks_up_the_reference_first(database: Database) -> 
     assert fresh.process(key).status == "done"
     assert (spy.lookups, spy.submits) == (1, 0)  # asked first, and never sent again
     assert paper_orders(database) == 1
+    assert submissions(database) == 1
     assert state(database, key)[2] == [("entry", "filled")]
 
 
@@ -246,3 +282,134 @@ def test_insufficient_buying_power_is_a_rejection(database: Database) -> None:
     assert processor(database).process(key).status == "rejected"
     assert "insufficient buying power" in (state(database, key)[1] or "")
     assert state(database, key)[2][0][1] == OrderStatus.REJECTED
+
+
+class LostReply:
+    """C5: the order reaches the broker, its answer does not (a timeout after sending)."""
+
+    def __init__(self, inner: PaperBroker) -> None:
+        self.inner, self.name, self.capabilities = inner, inner.name, inner.capabilities
+
+    def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
+        self.inner.submit(request)
+        raise BrokerStateUnknown("no answer within 10.0s; the order may have been placed")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_c5_lost_reply_is_found_by_reference_and_never_sent_again(database: Database) -> None:
+    paper = PaperBroker(database, Decimal(100000))
+    key = accept(database, symbol="AMD", action="buy", quantity=1, price=100)
+    outcome = processor(database, LostReply(paper)).process(key)
+    assert outcome.status == "retry", outcome
+    assert state(database, key)[2] == [("entry", "submitting")]  # unknown, not failed
+    spy = CountingBroker(paper)
+    assert processor(database, spy).process(key, attempt=1).status == "done"
+    assert (spy.lookups, spy.submits) == (1, 0)
+    assert submissions(database) == 1
+    assert state(database, key)[2] == [("entry", "filled")]
+
+
+class Unreachable(PaperBroker):
+    """C5 with no way to tell: the submit's outcome is unknown and lookups fail too."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database, Decimal(100000))
+        self.submits = self.lookups = 0
+
+    def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
+        self.submits += 1
+        raise BrokerStateUnknown("connection lost after placeOrder was written")
+
+    def order_by_reference(self, reference: str) -> port.BrokerOrder | None:
+        self.lookups += 1
+        raise TemporaryError("gateway not answering")
+
+
+def _expire(database: Database, key: str, ago: timedelta) -> None:
+    with database.write() as session:  # time passes
+        alert = find_alert(session, key)
+        assert alert is not None
+        alert.expires_at = datetime.now(UTC) - ago
+
+
+def test_c5_unknown_outcome_is_looked_up_through_the_grace_then_failed(
+    database: Database,
+) -> None:
+    """Past the alert's maximum age an unknown submission is still looked up (never expired
+    as if unsent); after the grace it is failed for a human, the leg still ``submitting``."""
+    broker = Unreachable(database)
+    key = accept(database, symbol="AMD", action="buy", quantity=1, price=100)
+    assert processor(database, broker).process(key).status == "retry"
+    _expire(database, key, UNKNOWN_OUTCOME_GRACE - timedelta(seconds=30))
+    outcome = processor(database, broker).process(key, attempt=1)
+    assert outcome.status == "retry" and broker.lookups == 1
+    assert state(database, key)[2] == [("entry", "submitting")]
+    _expire(database, key, UNKNOWN_OUTCOME_GRACE + timedelta(seconds=1))
+    final = processor(database, broker).process(key, attempt=2)
+    assert final.status == AlertStatus.FAILED
+    assert "outcome still unknown" in (final.reason or "")
+    assert state(database, key)[2] == [("entry", "submitting")]
+    assert broker.submits == 1  # never sent again, whatever happened
+
+
+def test_c5_broker_confirms_no_order_after_the_maximum_age_is_expired(
+    database: Database,
+) -> None:
+    """The lookup answers "no such order": it never arrived, and the alert is over age."""
+    paper = PaperBroker(database, Decimal(100000))
+    key = accept(database, symbol="AMD", action="buy", quantity=1, price=100)
+
+    class NeverArrives(LostReply):
+        def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
+            raise BrokerStateUnknown("no answer; the order may have been placed")
+
+    assert processor(database, NeverArrives(paper)).process(key).status == "retry"
+    _expire(database, key, timedelta(seconds=1))
+    spy = CountingBroker(paper)
+    assert processor(database, spy).process(key, attempt=1).status == "expired"
+    assert (spy.lookups, spy.submits) == (1, 0)
+    assert state(database, key)[2] == [("entry", "expired")]
+
+
+class RefusedReads(PaperBroker):
+    def __init__(self, database: Database, error: Exception) -> None:
+        super().__init__(database, Decimal(100000))
+        self.error = error
+
+    def positions(self) -> list[port.Position]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RequestRefused("IB error 321: Error validating request", code=321), RequestInvalid("bad")],
+)
+def test_refused_read_fails_the_alert_without_an_order_rejection(
+    database: Database, error: Exception
+) -> None:
+    """A refused positions read is not an order rejection: the alert fails for a human,
+    no order is planned or sent."""
+    key = accept(database, symbol="TSLA", action="close", price=210)
+    outcome = processor(database, RefusedReads(database, error)).process(key)
+    assert outcome.status == AlertStatus.FAILED, outcome
+    assert str(error) in (outcome.reason or "")
+    assert submissions(database) == 0
+
+
+def test_the_alerts_expiry_reaches_the_broker(database: Database) -> None:
+    """One age clock: the order request carries the alert's expiry to the broker."""
+    seen: list[port.OrderRequest] = []
+
+    class Recording(PaperBroker):
+        def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
+            seen.append(request)
+            return super().submit(request)
+
+    key = accept(database, symbol="AMD", action="buy", quantity=1, price=100)
+    processor(database, Recording(database, Decimal(100000))).process(key)
+    with database.read() as session:
+        alert = find_alert(session, key)
+        assert alert is not None
+        assert [r.not_after for r in seen] == [alert.expires_at]

@@ -1,13 +1,12 @@
 """The IBKR broker as workers and the web see it: an RPC client of the gateway process.
 
-Synchronous (Celery workers call it), plain redis-py: no ib_async here. Errors in the
-gateway's replies become the project's exceptions:
+Synchronous (Celery workers call it), plain redis-py: no ib_async here. Each error kind in
+the gateway's replies becomes one project exception, in one table (``REPLY_ERRORS``); no
+reply in time for a placement is ``BrokerStateUnknown`` (the order may be at IB, so the
+caller looks it up by reference before anything is sent again).
 
-- ``unavailable``/``expired`` → ``BrokerUnavailable``: the request was provably not executed;
-- ``rejected`` → ``OrderRejected`` with IB's code and reason (terminal);
-- no reply in time for a placement, or ``unknown`` → ``BrokerStateUnknown``: the order may be
-  at IB, so the caller looks it up by reference before anything is sent again;
-- anything else → ``TemporaryError``.
+A placement's deadline is the earlier of ``place_timeout`` and the alert's own expiry, so the
+gateway drops (``expired``) rather than places an order whose alert is over age.
 
 Before sending, the gateway's published health is read: when the gateway is not running or
 not connected, nothing is sent and ``BrokerUnavailable`` is raised at once.
@@ -32,12 +31,35 @@ from trading.errors import (
     NotCancellable,
     OrderNotFound,
     OrderRejected,
+    RequestInvalid,
+    RequestRefused,
     TemporaryError,
+    TvbridgeError,
 )
 from trading.retry import retrier
 
 log = logging.getLogger(__name__)
 HEALTH_READ_TIMEOUT_SECONDS = 0.25
+PLACEMENT = "place_order"
+
+# What each reply kind means for the caller: (error for a placement, error for any other
+# request). A placement may only be retried blindly when it provably did not run.
+REPLY_ERRORS: dict[str, tuple[type[TvbridgeError], type[TvbridgeError]]] = {
+    wire.UNAVAILABLE: (BrokerUnavailable, BrokerUnavailable),
+    wire.EXPIRED: (BrokerUnavailable, BrokerUnavailable),
+    wire.REJECTED: (OrderRejected, RequestRefused),
+    wire.NOT_FOUND: (OrderNotFound, OrderNotFound),
+    wire.NOT_CANCELLABLE: (NotCancellable, NotCancellable),
+    wire.UNKNOWN: (BrokerStateUnknown, TemporaryError),
+    # The gateway could not read the request: sending the same one again cannot help.
+    wire.INVALID: (OrderRejected, RequestInvalid),
+    wire.TEMPORARY: (TemporaryError, TemporaryError),
+}
+# A kind this client does not know (a newer gateway): a placement may have run.
+UNKNOWN_KIND_ERRORS: tuple[type[TvbridgeError], type[TvbridgeError]] = (
+    BrokerStateUnknown,
+    TemporaryError,
+)
 
 
 class IbkrBroker:
@@ -70,11 +92,18 @@ class IbkrBroker:
 
     @retrier(0)
     def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
-        params = {k: v for k, v in asdict(request).items() if v is not None}
+        params = {k: v for k, v in asdict(request).items() if v is not None and k != "not_after"}
+        deadline = time.time() + self._place_timeout
+        if request.not_after is not None:
+            deadline = min(deadline, request.not_after.timestamp())
+        if deadline <= time.time():
+            raise BrokerUnavailable(
+                f"{request.reference}: the alert reached its maximum age; nothing sent"
+            )
         result = self._call(
-            "place_order",
+            PLACEMENT,
             params,
-            timeout=self._place_timeout,
+            deadline=deadline,
             idem=request.reference,
             need_tradeable=True,
             may_have_run=True,
@@ -178,12 +207,12 @@ class IbkrBroker:
         method: str,
         params: dict[str, Any],
         *,
-        timeout: float | None = None,
+        deadline: float | None = None,
         idem: str | None = None,
         need_tradeable: bool = False,
         may_have_run: bool = False,
     ) -> Any:
-        timeout = timeout or self._rpc_timeout
+        deadline = deadline or time.time() + self._rpc_timeout
         self._check_gateway(need_tradeable)
         request_id = uuid.uuid4().hex
         reply_key = wire.REPLY_PREFIX + request_id
@@ -192,7 +221,7 @@ class IbkrBroker:
             "method": method,
             "params": wire.dumps(params),
             "idem": idem or request_id,
-            "deadline": repr(time.time() + timeout),
+            "deadline": repr(deadline),
             "reply": reply_key,
         }
         try:
@@ -205,6 +234,7 @@ class IbkrBroker:
                     f"{method}: request may have reached Redis: {error}"
                 ) from error
             raise TemporaryError(f"{method}: Redis: {error}") from error
+        timeout = max(deadline - time.time(), 0.0)
         try:
             # A little past the deadline: the gateway answers "expired" or "unknown" itself.
             answer = self._redis.blpop([reply_key], timeout=timeout + 0.5)
@@ -233,21 +263,20 @@ class IbkrBroker:
             raise BrokerUnavailable(published.get("reason") or "IB is not tradeable")
 
 
+def reply_error(method: str, error: dict[str, Any]) -> TvbridgeError:
+    """The exception a failed reply stands for: one table, keyed by kind and by whether the
+    request was a placement."""
+    kind, message, code = error.get("kind"), str(error.get("message")), error.get("code")
+    placement, other = REPLY_ERRORS.get(str(kind), UNKNOWN_KIND_ERRORS)
+    cls = placement if method == PLACEMENT else other
+    if issubclass(cls, OrderRejected | RequestRefused):
+        return cls(message, code=code)
+    if issubclass(cls, OrderNotFound | NotCancellable):
+        return cls(message)
+    return cls(f"{method}: {kind}: {message}")
+
+
 def _result(method: str, reply: dict[str, Any]) -> Any:
     if reply.get("ok"):
         return reply.get("result")
-    error = reply.get("error") or {}
-    kind, message, code = error.get("kind"), str(error.get("message")), error.get("code")
-    if kind in (wire.UNAVAILABLE, wire.EXPIRED):
-        raise BrokerUnavailable(f"{method}: {message}")
-    if kind == wire.REJECTED:
-        raise OrderRejected(message, code=code)
-    if kind == wire.NOT_FOUND:
-        raise OrderNotFound(message)
-    if kind == wire.NOT_CANCELLABLE:
-        raise NotCancellable(message)
-    if kind == wire.UNKNOWN:
-        if method == "place_order":
-            raise BrokerStateUnknown(f"{method}: {message}")
-        raise TemporaryError(f"{method}: {message}")
-    raise TemporaryError(f"{method}: {kind}: {message}")
+    raise reply_error(method, reply.get("error") or {})

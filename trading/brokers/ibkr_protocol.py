@@ -37,7 +37,9 @@ DONE_PREFIX = PREFIX + "done:"
 DONE_TTL_SECONDS = 3600
 ORDER_ID_FLOOR_KEY = PREFIX + "next-order-id"
 
-# Error kinds in a reply, each mapped to one project exception by the client.
+# Error kinds in a reply, each mapped to one project exception by the client (a table in
+# trading/brokers/ibkr.py). ``rejected`` is IB refusing a request: for a placement that is
+# an order rejection; for a read or a cancel it is a refusal of that request.
 UNAVAILABLE = "unavailable"  # not executed: gateway not connected, not reconciled or not tradeable
 EXPIRED = "expired"  # not executed: taken after its deadline
 REJECTED = "rejected"  # IB refused the order (terminal)
@@ -46,6 +48,9 @@ NOT_CANCELLABLE = "not_cancellable"
 UNKNOWN = "unknown"  # may have been executed: the connection broke mid-request
 INVALID = "invalid"  # the request itself is wrong (unknown method, bad params)
 TEMPORARY = "temporary"  # anything else worth retrying
+ERROR_KINDS = frozenset(
+    {UNAVAILABLE, EXPIRED, REJECTED, NOT_FOUND, NOT_CANCELLABLE, UNKNOWN, INVALID, TEMPORARY}
+)
 
 
 def dumps(value: Any) -> str:

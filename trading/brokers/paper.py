@@ -9,6 +9,7 @@ they are rejected; limit orders rest until a later price crosses them.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,7 +21,13 @@ from trading.brokers import port
 from trading.brokers.paper_book import Holding, apply_fill, limit_crosses, opens_exposure
 from trading.errors import NotCancellable, OrderNotFound
 from trading.ledger.db import Database
-from trading.ledger.models import PaperAccount, PaperOrder, PaperPosition, PaperPrice
+from trading.ledger.models import (
+    PaperAccount,
+    PaperOrder,
+    PaperPosition,
+    PaperPrice,
+    PaperSubmission,
+)
 from trading.ledger.orders import apply_update_by_reference
 from trading.retry import retrier
 
@@ -60,6 +67,9 @@ class PaperBroker:
     def _place(self, request: port.OrderRequest) -> port.BrokerOrder:
         with self._db.write() as session:
             account = self._lock_account(session)
+            # Before the lookup by reference: a resubmission must leave a trace even though
+            # it places nothing, as a real broker would have received the request.
+            session.add(PaperSubmission(reference=request.reference, pid=os.getpid(), at=_now()))
             existing = self._order(session, request.reference)
             if existing is not None:
                 return _to_port(existing)

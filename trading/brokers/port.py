@@ -40,6 +40,12 @@ class OrderRequest:
     sec_type: str | None = None
     currency: str | None = None
     time_in_force: Literal["day", "gtc"] = "day"
+    # The alert's expiry: no broker call may place the order after it (one age clock).
+    not_after: datetime | None = None
+    # Exits attached to the entry, placed by the broker when the entry fills (a bracket).
+    take_profit_price: Decimal | None = None
+    stop_loss_price: Decimal | None = None
+    trailing_stop_distance: Decimal | None = None
 
 
 @dataclass(frozen=True)

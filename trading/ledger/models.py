@@ -215,3 +215,16 @@ class PaperOrder(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PaperSubmission(Base):
+    """Every call that reached the paper broker's submit, written before it looks for an
+    existing order by reference, so a resubmission shows here even though it places nothing.
+    Faults are tested against this record, as against the requests a real broker received."""
+
+    __tablename__ = "paper_submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), index=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,5 +1,5 @@
-"""Retention: old finished alerts, their orders, fills and events, and old rejections go;
-expired deduplication claims are released."""
+"""Retention: old finished alerts, their orders, fills and events, old rejections and the
+paper broker's old submission records go; expired deduplication claims are released."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from trading.ledger.models import (
     OrderEventRecord,
     OrderRecord,
     OrderStatus,
+    PaperSubmission,
     PlanRecord,
     RejectionRecord,
 )
@@ -56,6 +57,7 @@ def prune(database: Database, *, now: datetime, retention: timedelta) -> PruneRe
         rejections = _count(
             session.execute(delete(RejectionRecord).where(RejectionRecord.at < cutoff))
         )
+        session.execute(delete(PaperSubmission).where(PaperSubmission.at < cutoff))
     return PruneReport(len(doomed), rejections, released)
 
 
