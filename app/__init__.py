@@ -49,11 +49,11 @@ def create_app(settings: Settings | None = None) -> Flask:
             "TRADINGVIEW_WEBHOOK_SECRET and API_TOKEN must be set "
             "(make run generates them into var/secrets.env)"
         )
-    secrets = [
-        settings.tradingview_webhook_secret.get_secret_value(),
-        settings.api_token.get_secret_value(),
-    ]
-    configure_logging(environment=settings.environment, level=settings.log_level, secrets=secrets)
+    configure_logging(
+        environment=settings.environment,
+        level=settings.log_level,
+        secrets=settings.secret_values(),
+    )
 
     app = Flask(__name__)
     app.json = _JSON(app)

@@ -10,10 +10,13 @@ from sqlalchemy import select
 from app import services
 from app.auth import require_api_token
 from app.views import alert_view, order_view
+from trading.alerts.redact import scrub
 from trading.errors import (
     BrokerStateUnknown,
     NotCancellable,
     OrderNotFound,
+    RequestInvalid,
+    RequestRefused,
     TemporaryError,
 )
 from trading.ledger.alerts import find_alert, recent_rejections
@@ -25,6 +28,11 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 def _error(status: int, field: str, message: str) -> tuple[Response, int]:
     return jsonify({"errors": {field: [message]}}), status
+
+
+def _webhook_secret() -> str | None:
+    secret = services(current_app).settings.tradingview_webhook_secret
+    return secret.get_secret_value() if secret is not None else None
 
 
 def _limit(default: int = 100, most: int = 1000) -> int:
@@ -43,6 +51,8 @@ def account() -> Response | tuple[Response, int]:
         positions = svc.broker.positions()
     except (TemporaryError, BrokerStateUnknown) as error:
         return _error(503, "broker", f"account unknown right now: {error}")
+    except (RequestRefused, RequestInvalid) as error:
+        return _error(502, "broker", f"the broker refused the request: {error}")
     return jsonify(
         {
             "broker": svc.broker.name,
@@ -75,7 +85,10 @@ def alert(alert_id: str) -> Response | tuple[Response, int]:
         record = find_alert(session, alert_id)
         if record is None:
             return _error(404, "alert_id", f"no alert {alert_id!r}")
-        return jsonify(alert_view(record))
+        view = alert_view(record)
+        # Rows stored before bodies were masked at the door are masked on the way out.
+        view["body"] = scrub(view["body"], _webhook_secret())
+        return jsonify(view)
 
 
 @api.post("/orders/<order_id>/cancel")
@@ -97,6 +110,8 @@ def cancel(order_id: str) -> Response | tuple[Response, int]:
         return _error(409, "order_id", str(error))
     except (TemporaryError, BrokerStateUnknown) as error:
         return _error(503, "broker", f"cancel not confirmed: {error}")
+    except (RequestRefused, RequestInvalid) as error:
+        return _error(502, "broker", f"cancel refused by the broker: {error}")
     with svc.database.write() as session:
         record = session.get_one(OrderRecord, order_pk)
         record_event(session, record, reference, "cancel_requested", {"via": "api"})
@@ -110,15 +125,16 @@ def rejections() -> Response:
     svc = services(current_app)
     with svc.database.read() as session:
         rows = recent_rejections(session, _limit())
+        secret = _webhook_secret()
         return jsonify(
             {
                 "rejections": [
                     {
                         "at": r.at.isoformat(),
                         "status": r.status_code,
-                        "reason": r.reason,
+                        "reason": scrub(r.reason, secret, pairs=False),
                         "source_address": r.source_address,
-                        "excerpt": r.excerpt,
+                        "excerpt": scrub(r.excerpt, secret),
                     }
                     for r in rows
                 ]

@@ -50,6 +50,15 @@ def order_view(order: OrderRecord, *, with_fills: bool = False) -> dict[str, Any
     return view
 
 
+def _stored_body(text: str) -> dict[str, Any]:
+    """The body as stored; one nested too deeply to read back (stored before nesting was
+    bounded at the door) must not hide the alert's state."""
+    try:
+        return {"body": json.loads(text)}
+    except (RecursionError, ValueError):
+        return {"body": None, "body_error": "the stored body is nested too deeply to show"}
+
+
 def alert_view(alert: AlertRecord) -> dict[str, Any]:
     plan = None
     if alert.plan is not None:
@@ -66,7 +75,7 @@ def alert_view(alert: AlertRecord) -> dict[str, Any]:
         "symbol": alert.symbol,
         "action": alert.action,
         "format": alert.body_format,
-        "body": json.loads(alert.body),
+        **_stored_body(alert.body),
         "source_address": alert.source_address,
         "received_at": _time(alert.received_at),
         "alert_time": _time(alert.alert_time),

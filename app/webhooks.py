@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +19,8 @@ from app import Services, services
 from app.addresses import allowed, client_address
 from app.auth import SIGNATURE_HEADER, webhook_authenticated
 from app.queue import enqueue_alert
-from trading.alerts import DecodedBody, decode_body, validate_alert
+from trading.alerts import BodyInvalid, DecodedBody, decode_body, validate_alert
+from trading.alerts.redact import contains_secret, scrub, scrub_raw_text, scrub_text
 from trading.errors import AlertInvalid, TemporaryError
 from trading.ingest import IngestPolicy, accept_alert, check_replay_window
 from trading.ledger.alerts import record_rejection
@@ -29,10 +29,6 @@ from trading.ledger.models import AlertStatus
 DRAIN_LIMIT = 1024 * 1024
 webhooks = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
-
-_SECRET_IN_TEXT = re.compile(
-    r"""(?i)(["']?(?:secret|passphrase|key|token)["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,&}]+)"""
-)
 
 
 class Refused(Exception):
@@ -65,6 +61,7 @@ def tradingview() -> tuple[Response, int]:
         _check_source(svc, source)
         decoded = _authenticate(svc, source, raw)
         alert = validate_alert(decoded.fields)
+        _check_secret_not_in_alert_id(alert.alert_id, _secret(svc))
         check_replay_window(
             alert, now=received_at, window=timedelta(seconds=settings.replay_window_seconds)
         )
@@ -81,10 +78,12 @@ def tradingview() -> tuple[Response, int]:
             source_address=source,
             received_at=received_at,
             policy=_policy(svc),
+            secret=_secret(svc),
         )
     except TemporaryError as error:
-        log.error("alert could not be recorded: %s", error)
-        return jsonify({"status": "unavailable", "errors": {"ledger": [str(error)]}}), 503
+        problem = scrub_text(str(error), _secret(svc))
+        log.error("alert could not be recorded: %s", problem)
+        return jsonify({"status": "unavailable", "errors": {"ledger": [problem]}}), 503
 
     if claim.outcome == "duplicate":
         return jsonify(
@@ -115,7 +114,11 @@ def _read_body(limit: int) -> bytes:
     try:
         if (request.content_length or 0) > limit:
             raise RequestEntityTooLarge()
-        return request.get_data(cache=False)
+        raw = request.get_data(cache=False)
+        # Whatever the server did with the framing, never process a body over the limit.
+        if len(raw) > limit:
+            raise RequestEntityTooLarge()
+        return raw
     except RequestEntityTooLarge:
         _drain(request.environ)
         raise Refused(413, {"body": [f"is larger than {limit} bytes"]}) from None
@@ -132,16 +135,16 @@ def _check_source(svc: Services, source: str) -> None:
 def _authenticate(svc: Services, source: str, raw: bytes) -> DecodedBody:
     """Authenticate, then hand back the decoded body (or why it could not be decoded)."""
     decoded: DecodedBody | None = None
-    decode_error: AlertInvalid | None = None
+    decode_error: BodyInvalid | None = None
     try:
         decoded = decode_body(raw)
-    except AlertInvalid as error:
+    except BodyInvalid as error:
         decode_error = error
-    secret = svc.settings.tradingview_webhook_secret
+    body_secret = decoded.secret if decoded else decode_error.secret if decode_error else None
     if not webhook_authenticated(
-        secret=secret.get_secret_value() if secret else "",
+        secret=_secret(svc) or "",
         raw_body=raw,
-        body_secret=decoded.secret if decoded else None,
+        body_secret=body_secret,
         query_secret=request.args.get("secret"),
         signature_header=request.headers.get(SIGNATURE_HEADER),
     ):
@@ -161,6 +164,18 @@ def _authenticate(svc: Services, source: str, raw: bytes) -> DecodedBody:
         errors = decode_error.errors if decode_error else {"body": ["could not be read"]}
         raise Refused(400, errors, raw=raw)
     return decoded
+
+
+def _secret(svc: Services) -> str | None:
+    secret = svc.settings.tradingview_webhook_secret
+    return secret.get_secret_value() if secret is not None else None
+
+
+def _check_secret_not_in_alert_id(alert_id: str | None, secret: str | None) -> None:
+    """The alert id is a key shown everywhere and sent to the broker; it cannot be masked."""
+    if contains_secret(alert_id, secret):
+        message = "contains the webhook secret; the secret belongs only in the secret field"
+        raise AlertInvalid({"alert_id": [message]})
 
 
 def _drain(environ: dict[str, Any], most: int = DRAIN_LIMIT) -> None:
@@ -191,9 +206,9 @@ def _policy(svc: Services) -> IngestPolicy:
 def _reject(
     svc: Services, refused: Refused, source: str, *, alert_id: str | None = None
 ) -> tuple[Response, int]:
-    reason = "; ".join(
-        f"{field} {' '.join(problems)}" for field, problems in refused.errors.items()
-    )
+    # Error messages quote what was sent, which may be the secret in the wrong field.
+    errors: dict[str, list[str]] = scrub(refused.errors, _secret(svc), pairs=False)
+    reason = "; ".join(f"{field} {' '.join(problems)}" for field, problems in errors.items())
     log.info("webhook %d from %s: %s", refused.status, source, reason)
     if not refused.quiet:
         try:
@@ -203,23 +218,27 @@ def _reject(
                 status_code=refused.status,
                 reason=reason,
                 source=source,
-                excerpt=_excerpt(refused.raw, refused.decoded, svc),
+                excerpt=_excerpt(refused.raw, refused.decoded, _secret(svc)),
             )
         except TemporaryError as error:
-            log.warning("rejection not recorded: %s", error)
-    body: dict[str, object] = {"errors": refused.errors}
+            log.warning("rejection not recorded: %s", scrub_text(str(error), _secret(svc)))
+    body: dict[str, object] = {"errors": errors}
     if alert_id is not None:
         body = {"status": "conflict", "alert_id": alert_id, **body}
     return jsonify(body), refused.status
 
 
-def _excerpt(raw: bytes, decoded: DecodedBody | None, svc: Services) -> str:
-    """A short, secret-free view of what was sent."""
+EXCERPT_CHARS = 500
+
+
+def _excerpt(raw: bytes, decoded: DecodedBody | None, secret: str | None) -> str:
+    """A short, secret-free view of what was sent; masked before it is cut, so a secret
+    straddling the cut cannot leave a readable half."""
     if decoded is not None:
-        return json.dumps(decoded.fields, default=str)[:500]
-    text = raw[:600].decode("utf-8", errors="replace")
-    text = _SECRET_IN_TEXT.sub(r"\1***", text)
-    secret = svc.settings.tradingview_webhook_secret
-    if secret is not None and secret.get_secret_value():
-        text = text.replace(secret.get_secret_value(), "***")
-    return text[:500]
+        return json.dumps(scrub(decoded.fields, secret), default=str)[:EXCERPT_CHARS]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # Other encodings would need their own masking; showing nothing cannot leak.
+        return f"({len(raw)} bytes, not UTF-8 text: not shown)"
+    return scrub_raw_text(text, secret)[:EXCERPT_CHARS]

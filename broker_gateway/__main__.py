@@ -29,10 +29,11 @@ def idle_until_stopped(reason: str) -> None:
 
 def main() -> None:
     settings = get_settings()
-    secrets = [
-        s.get_secret_value() for s in (settings.tradingview_webhook_secret, settings.api_token) if s
-    ]
-    configure_logging(environment=settings.environment, level=settings.log_level, secrets=secrets)
+    configure_logging(
+        environment=settings.environment,
+        level=settings.log_level,
+        secrets=settings.secret_values(),
+    )
     # ib_async logs every message at INFO; keep its chatter at WARNING unless debugging.
     if settings.log_level != "DEBUG":
         logging.getLogger("ib_async").setLevel(logging.WARNING)

@@ -24,6 +24,9 @@ SECRETS_FILE = VAR_DIR / "secrets.env"
 TRADINGVIEW_ADDRESSES = ("52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7")
 
 
+MIN_SECRET_LENGTH = 16
+
+
 class ConfigError(Exception):
     """The environment holds a value tvbridge cannot start with; the message says which."""
 
@@ -132,6 +135,12 @@ class Settings(BaseSettings):
     oanda_account_id: str = ""
     oanda_env: Literal["practice", "live"] = "practice"
     oanda_url: str = Field("", description="Override of the OANDA REST base URL (tests).")
+    oanda_request_timeout_seconds: float = Field(
+        5.0, gt=0, description="OANDA: how long a read, lookup or cancel waits for an answer."
+    )
+    oanda_place_timeout_seconds: float = Field(
+        10.0, gt=0, description="OANDA: how long placing waits before the outcome is unknown."
+    )
 
     # --- webhook ---------------------------------------------------------------------
     tradingview_webhook_secret: SecretStr | None = Field(
@@ -194,6 +203,17 @@ class Settings(BaseSettings):
                 ) from error
         return value
 
+    @field_validator("tradingview_webhook_secret", "api_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short secret is guessable, and masking it would also mask ordinary text.
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_LENGTH} characters "
+                "(unset it and make run generates one)"
+            )
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:
@@ -212,6 +232,11 @@ class Settings(BaseSettings):
 
     def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(item, strict=False) for item in _split(self.trusted_proxies)]
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log filter that keeps them out of every line."""
+        secrets = (self.tradingview_webhook_secret, self.api_token, self.oanda_api_token)
+        return [s.get_secret_value() for s in secrets if s is not None]
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,10 +11,11 @@ from config.settings import get_settings
 
 def create_celery() -> Celery:
     settings = get_settings()
-    secrets = [
-        s.get_secret_value() for s in (settings.tradingview_webhook_secret, settings.api_token) if s
-    ]
-    configure_logging(environment=settings.environment, level=settings.log_level, secrets=secrets)
+    configure_logging(
+        environment=settings.environment,
+        level=settings.log_level,
+        secrets=settings.secret_values(),
+    )
     celery = Celery("tvbridge")
     celery.config_from_object(celery_config(settings))
     return celery

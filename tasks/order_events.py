@@ -150,10 +150,11 @@ def _stop_event() -> threading.Event:
 
 def main(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
-    secrets = [
-        s.get_secret_value() for s in (settings.tradingview_webhook_secret, settings.api_token) if s
-    ]
-    configure_logging(environment=settings.environment, level=settings.log_level, secrets=secrets)
+    configure_logging(
+        environment=settings.environment,
+        level=settings.log_level,
+        secrets=settings.secret_values(),
+    )
     stop = _stop_event()
     if settings.broker != "ibkr":
         log.info("BROKER=%s: no IB order events to record; idling", settings.broker)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from trading.alerts.decode import DecodedBody
 from trading.alerts.model import Alert
+from trading.alerts.redact import scrub
 from trading.errors import AlertInvalid
 from trading.keys import canonical_digest, derived_key
 from trading.ledger.alerts import Claim, NewAlert, claim_alert
@@ -56,9 +57,15 @@ def accept_alert(
     source_address: str,
     received_at: datetime,
     policy: IngestPolicy,
+    secret: str | None = None,
 ) -> Claim:
-    """Record the alert under its idempotency key; the caller enqueues it if accepted."""
-    digest = canonical_digest(decoded.fields)
+    """Record the alert under its idempotency key; the caller enqueues it if accepted.
+
+    ``secret`` is the configured webhook secret, masked wherever it appears in the body
+    before anything is stored (the digest covers the stored body, so it can be checked).
+    """
+    body = scrub(decoded.fields, secret)
+    digest = canonical_digest(body)
     if alert.alert_id:
         dedup, kind, ttl = alert.alert_id, "explicit", policy.explicit_key_ttl
     else:
@@ -78,7 +85,7 @@ def accept_alert(
         alert_id=dedup,
         key_kind=kind,  # type: ignore[arg-type]
         body_digest=digest,
-        body=decoded.fields,
+        body=body,
         body_format=decoded.format,
         parsed=alert.to_json(),
         source_address=source_address,

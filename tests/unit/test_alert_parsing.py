@@ -138,9 +138,9 @@ def test_strategy_sentence_keeps_the_new_position() -> None:
             "ISO-8601",
         ),
         (
-            b'{"symbol":"AAPL","action":"buy","quantity":1,"alert_id":"has space"}',
+            b'{"symbol":"AAPL","action":"buy","quantity":1,"alert_id":"has\\u0007bell"}',
             "alert_id",
-            "printable",
+            "control character",
         ),
         (b'{"symbol":"AAPL","action":"buy","quantity":{"n":1}}', "quantity", "single value"),
     ],

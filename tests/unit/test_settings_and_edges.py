@@ -23,6 +23,8 @@ from config.settings import ConfigError, load_settings
         ("redis_url", "http://x", "redis://"),
         ("ip_allowlist", "10.0.0.1,nonsense", "not an IP address"),
         ("alert_max_age_seconds", "1", "ALERT_MAX_AGE_SECONDS"),
+        ("tradingview_webhook_secret", "abc123", "TRADINGVIEW_WEBHOOK_SECRET=<hidden>: "),
+        ("api_token", "short-token", "at least 16 characters"),
     ],
 )
 def test_bad_values_name_variable_value_and_accepted(name: str, value: str, fragment: str) -> None:
@@ -101,3 +103,16 @@ def test_log_redaction() -> None:
     )
     RedactSecrets(["hunter22"]).filter(record)
     assert "abcd1234" not in record.getMessage() and "hunter22" not in record.getMessage()
+
+
+def test_every_configured_secret_is_kept_out_of_logs() -> None:
+    settings = load_settings(
+        tradingview_webhook_secret="webhook-secret-0123456",
+        api_token="api-token-0123456789",
+        oanda_api_token="oanda-token-0123456",
+    )
+    assert sorted(settings.secret_values()) == [
+        "api-token-0123456789",
+        "oanda-token-0123456",
+        "webhook-secret-0123456",
+    ]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates
 
+from trading.alerts.guards import ascii_problem, control_characters, number_problem, risk_fields
 from trading.alerts.model import Alert
 from trading.errors import AlertInvalid
 
@@ -37,20 +38,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "position_after": ("position_after",),
 }
 
-# Fields that would change an order's risk; refusing beats silently ignoring them.
-NOT_SUPPORTED_YET = (
-    "take_profit",
-    "takeProfit",
-    "stop_loss",
-    "stopLoss",
-    "trailing_stop",
-    "trailingStop",
-    "stop_price",
-    "stopPrice",
-    "leverage",
-    "reverse",
-)
-
 ACTIONS = {
     "buy": "buy",
     "long": "buy",
@@ -66,10 +53,15 @@ SEC_TYPES = ("STK", "CASH", "CRYPTO", "FUT")
 SENTIMENTS = ("long", "short", "flat", "bullish", "bearish")
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._/!&-]{0,31}$")
 _EXCHANGE = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
-_ALERT_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
+MAX_ALERT_ID = 128
 _PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
 _NOT_A_VALUE = {"nan", "none", "null", "na", "n/a", "undefined", "inf", "-inf", "infinity"}
 MAX_QUANTITY = Decimal("100000000")
+# Alert times outside these years are typos or attacks, and near datetime's own limits
+# the arithmetic of the age clock would overflow.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+_EPOCH = re.compile(r"^[+-]?[0-9]{1,20}(?:\.[0-9]{1,9})?$")
+_NUMERIC = ("quantity", "price", "limit_price", "position_after")
 
 
 def _choices(mapping: Mapping[str, str]) -> str:
@@ -95,23 +87,33 @@ class _Timestamp(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         text = str(value).strip()
-        try:
+        if _EPOCH.match(text):
             number = Decimal(text)
-        except InvalidOperation:
-            number = None
-        if number is not None and number.is_finite():
             seconds = number / 1000 if abs(number) > Decimal("100000000000") else number
             try:
-                return datetime.fromtimestamp(float(seconds), tz=UTC)
+                parsed = datetime.fromtimestamp(float(seconds), tz=UTC)
             except (OverflowError, OSError, ValueError):
-                raise ValidationError("is not a plausible time") from None
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationError(
-                "must be epoch seconds, epoch milliseconds or ISO-8601 (TradingView's {{timenow}})"
-            ) from None
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+                raise ValidationError(_implausible_time()) from None
+        else:
+            try:
+                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValidationError(
+                    "must be epoch seconds, epoch milliseconds or ISO-8601 "
+                    "(TradingView's {{timenow}})"
+                ) from None
+            try:
+                # Near year 1 or 9999 the conversion to UTC leaves datetime's range.
+                parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+            except OverflowError:
+                raise ValidationError(_implausible_time()) from None
+        if not EARLIEST_YEAR <= parsed.year < LATEST_YEAR:
+            raise ValidationError(_implausible_time())
+        return parsed
+
+
+def _implausible_time() -> str:
+    return f"is not a plausible time (accepted: years {EARLIEST_YEAR} to {LATEST_YEAR - 1}, UTC)"
 
 
 def _positive(name: str) -> fields.Decimal:
@@ -143,25 +145,36 @@ class AlertSchema(Schema):
     price = _positive("price")
     order_type = _Lenient(load_default="market")
     limit_price = _positive("limit_price")
-    alert_id = _Lenient(
-        validate=validate.Regexp(
-            _ALERT_ID, error="must be 1-128 printable characters without spaces"
-        )
-    )
+    alert_id = _Lenient()
     timestamp = _Timestamp()
     sec_type = _Upper(validate=validate.OneOf(SEC_TYPES, error="must be one of {choices}"))
-    exchange = _Lenient(
+    exchange = _Upper(
         validate=validate.Regexp(
-            _EXCHANGE, flags=re.IGNORECASE, error="must be an exchange code like SMART"
+            _EXCHANGE, error="must be an exchange code like SMART or nasdaq (any case)"
         )
     )
     currency = _Lenient(validate=validate.Regexp(r"^[A-Za-z]{3}$", error="must be 3 letters"))
-    position_after = fields.Decimal(allow_nan=False)
+    position_after = fields.Decimal(
+        allow_nan=False,
+        validate=validate.Range(
+            min=-MAX_QUANTITY, max=MAX_QUANTITY, error="must be between {min} and {max}"
+        ),
+    )
 
     @validates("action")
     def _action(self, value: str | None, **_: Any) -> None:
         if value is not None and value.lower() not in ACTIONS:
             raise ValidationError(f"must be one of {_choices(ACTIONS)}, got {value!r}")
+
+    @validates("alert_id")
+    def _alert_id(self, value: str, **_: Any) -> None:
+        # Templates build ids from {{strategy.order.id}} ("Long Entry"), so spaces and any
+        # printable text are fine; broker references digest what they cannot carry.
+        if not 1 <= len(value) <= MAX_ALERT_ID or not value.isprintable():
+            raise ValidationError(
+                f"must be 1-{MAX_ALERT_ID} printable characters (letters, digits, spaces, "
+                "punctuation; no control or invisible characters)"
+            )
 
     @validates("sentiment")
     def _sentiment(self, value: str | None, **_: Any) -> None:
@@ -200,7 +213,7 @@ class AlertSchema(Schema):
             raise ValidationError(errors)
         return Alert(
             symbol=symbol,
-            exchange=data.get("exchange", "").upper() or exchange,
+            exchange=data.get("exchange") or exchange,
             action=action,  # type: ignore[arg-type]
             quantity=quantity,
             price=data.get("price"),
@@ -215,6 +228,10 @@ class AlertSchema(Schema):
 
 
 def _split_symbol(raw: str, errors: dict[str, list[str]]) -> tuple[str | None, str]:
+    if not raw.isascii():
+        # Checked before upper(): Python upper-cases "\u017fpy" to SPY, "\u0131bm" to IBM.
+        errors["symbol"] = [f"must be plain ASCII like AAPL or NASDAQ:AAPL, got {raw!a}"]
+        return None, raw
     exchange, _, symbol = raw.upper().rpartition(":")
     if not _SYMBOL.match(symbol):
         errors["symbol"] = [f"{raw!r} is not a ticker like AAPL, NASDAQ:AAPL, EURUSD or ES1!"]
@@ -254,15 +271,32 @@ def resolve_aliases(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, l
             errors[name] = [f"was given more than once with different values ({names})"]
             continue
         alias, value = present[0]
-        problem = _value_problem(value)
+        problem = _field_problem(name, value)
         if problem:
             errors[name] = [f"({alias}) {problem}"]
             continue
         canonical[name] = value
-    for name in NOT_SUPPORTED_YET:
-        if name in raw and raw[name] not in (None, "", {}, []):
-            errors[name] = ["is not supported yet; remove it (the order would not be protected)"]
+    for path in risk_fields(dict(raw)):
+        errors[path] = [
+            "is not supported yet: stops, targets, trails, leverage, brackets, OCO, "
+            "reduce-only and margin settings are refused rather than ignored; remove it "
+            "(the order would not be protected as you meant)"
+        ]
+    for path, char in control_characters(dict(raw)).items():
+        errors.setdefault(path, []).append(
+            f"contains a control character ({char}); remove line breaks, tabs and other "
+            "control characters"
+        )
     return canonical, errors
+
+
+def _field_problem(name: str, value: Any) -> str | None:
+    problem = _value_problem(value)
+    if problem is None and name != "alert_id":
+        problem = ascii_problem(value) if isinstance(value, str) else None
+    if problem is None and name in _NUMERIC:
+        problem = number_problem(value)
+    return problem
 
 
 def _value_problem(value: Any) -> str | None:
