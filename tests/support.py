@@ -318,3 +318,18 @@ class Stack:
     def position(self, symbol: str) -> float:
         positions = self.api("/api/account").json()["positions"]
         return next((float(p["quantity"]) for p in positions if p["symbol"] == symbol), 0.0)
+
+
+def child_pids(pid: int) -> set[int]:
+    """The direct children of ``pid`` (a Celery worker's pool processes)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return {int(child) for child in out.stdout.split()}
+
+
+def process_gone(pid: int) -> bool:
+    """Gone, or a zombie its parent has not reaped yet."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

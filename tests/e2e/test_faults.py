@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,7 +17,15 @@ import redis
 from sqlalchemy import func, select
 
 from tests.faultproxy import FaultProxy
-from tests.support import RedisServer, Stack, migrate, sqlite_url, wait_for
+from tests.support import (
+    RedisServer,
+    Stack,
+    child_pids,
+    migrate,
+    process_gone,
+    sqlite_url,
+    wait_for,
+)
 from trading.ledger.db import get_database
 from trading.ledger.models import AlertRecord, AlertStatus, PaperSubmission
 
@@ -71,20 +78,6 @@ def alert(stack: Stack, alert_id: str, **extra: object) -> int:
     return stack.alert({**body, **extra}).status_code
 
 
-def worker_children(worker: subprocess.Popen[bytes]) -> set[int]:
-    out = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True)
-    return {int(pid) for pid in out.stdout.split()}
-
-
-def dead(pid: int) -> bool:
-    """Gone, or a zombie its parent has not reaped yet."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
 def placed_not_answered(harness: Harness, alert_id: str) -> None:
     """Wait until the broker has the order while the worker still waits for its answer."""
     wait_for(lambda: harness.submissions(alert_id) == 1, timeout=15, message="order placed")
@@ -101,10 +94,10 @@ def kill_child_after_placing(harness: Harness, alert_id: str) -> None:
     stack.start_beat()
     assert alert(stack, alert_id) == 202
     placed_not_answered(harness, alert_id)
-    [child] = worker_children(worker)
+    [child] = child_pids(worker.pid)
     os.kill(child, signal.SIGKILL)
-    wait_for(lambda: dead(child), timeout=10, message=f"worker child {child} to die")
-    wait_for(lambda: worker_children(worker) - {child}, timeout=20, message="a new child")
+    wait_for(lambda: process_gone(child), timeout=10, message=f"worker child {child} to die")
+    wait_for(lambda: child_pids(worker.pid) - {child}, timeout=20, message="a new child")
     state = stack.wait_alert(alert_id, timeout=40)
     assert state["orders"][0]["status"] == "filled"
     assert worker.poll() is None
@@ -162,12 +155,14 @@ def test_whole_worker_killed_then_restarted(harness: Harness) -> None:
     stack.start_beat()
     assert alert(stack, "c2-1") == 202
     placed_not_answered(harness, "c2-1")
-    children = worker_children(worker)
+    children = child_pids(worker.pid)
     stack.stop("worker", sig=signal.SIGKILL)
     assert worker.returncode == -signal.SIGKILL
     # Orphaned pool children notice their parent is gone and exit on their own.
     assert children
-    wait_for(lambda: all(dead(pid) for pid in children), timeout=20, message="children to exit")
+    wait_for(
+        lambda: all(process_gone(pid) for pid in children), timeout=20, message="children to exit"
+    )
     stack.start_worker(concurrency=1)
     stack.wait_alert("c2-1", timeout=40)
     assert harness.submissions("c2-1") == 1

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 
 from tests.gateway.support import IbStack
-from tests.support import wait_for
+from tests.support import child_pids, process_gone, wait_for
 
 # The sweeper resumes a dead worker's alert after 3 s; one pool child to kill; liveness
 # probes that outwait IB's late answers, so the delay is not taken for a dead socket.
@@ -19,19 +18,6 @@ STACK_ENV = {
     "IBKR_PROBE_TIMEOUT_SECONDS": "10",
 }
 WORKERS = 1
-
-
-def _children(pid: int) -> set[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
-    return {int(child) for child in out.stdout.split()}
-
-
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def test_c1_worker_child_killed_after_place_order_is_not_placed_again(ib_stack: IbStack) -> None:
@@ -46,10 +32,12 @@ def test_c1_worker_child_killed_after_place_order_is_not_placed_again(ib_stack: 
         wait_for(lambda: ib_stack.sim.orders(reference), timeout=15, message="the order at IB")
         in_flight = ib_stack.alert_state("ib-c1")
         assert in_flight["orders"][0]["status"] == "submitting", in_flight
-        [child] = _children(worker.pid)
+        [child] = child_pids(worker.pid)
         os.kill(child, signal.SIGKILL)
-        wait_for(lambda: _gone(child), timeout=10, message=f"child {child} to die")
-        wait_for(lambda: _children(worker.pid) - {child}, timeout=20, message="a replacement child")
+        wait_for(lambda: process_gone(child), timeout=10, message=f"child {child} to die")
+        wait_for(
+            lambda: child_pids(worker.pid) - {child}, timeout=20, message="a replacement child"
+        )
     finally:
         ib_stack.sim.fault("clear")
     state = ib_stack.wait_alert("ib-c1", timeout=40)

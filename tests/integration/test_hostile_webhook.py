@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -13,23 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import create_app, services
+from app import services
 from config.settings import Settings
 from tests.integration.test_webhook import SEED, URL, counts, queued
 from tests.support import SECRET, TOKEN
 from trading.ledger.models import AlertRecord
 
 API = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    yield create_app(settings)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def signed(fields: dict[str, Any]) -> bytes:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from trading.alerts import decode_body, validate_alert
+from tests.ledger_support import POLICY, accept
 from trading.brokers import port
 from trading.brokers.paper import PaperBroker
 from trading.errors import (
@@ -20,7 +20,6 @@ from trading.errors import (
     RequestRefused,
     TemporaryError,
 )
-from trading.ingest import IngestPolicy, accept_alert
 from trading.ledger.alerts import find_alert
 from trading.ledger.db import Database
 from trading.ledger.models import (
@@ -31,28 +30,6 @@ from trading.ledger.models import (
     PaperSubmission,
 )
 from trading.processing import UNKNOWN_OUTCOME_GRACE, AlertProcessor
-
-POLICY = IngestPolicy(
-    replay_window=timedelta(seconds=300),
-    max_age=timedelta(seconds=120),
-    explicit_key_ttl=timedelta(hours=24),
-    derived_key_ttl=timedelta(minutes=10),
-)
-
-
-def accept(database: Database, policy: IngestPolicy = POLICY, **fields: Any) -> str:
-    raw = __import__("json").dumps(fields).encode()
-    decoded = decode_body(raw)
-    claim = accept_alert(
-        database,
-        decoded,
-        validate_alert(decoded.fields),
-        source_address="127.0.0.1",
-        received_at=datetime.now(UTC),
-        policy=policy,
-    )
-    assert claim.outcome == "accepted"
-    return claim.key
 
 
 def processor(database: Database, broker: Any = None) -> AlertProcessor:

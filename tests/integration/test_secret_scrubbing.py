@@ -40,11 +40,6 @@ def app(settings: Settings) -> Iterator[Flask]:
     yield create_app(settings.model_copy(update={"tradingview_webhook_secret": SecretStr(SECRET)}))
 
 
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def leaks(text: str) -> list[str]:
     """Which forms of the secret (if any) can be read in the text, NULs ignored (UTF-16)."""
     readable = text.replace("\x00", "").replace("\\u0000", "")

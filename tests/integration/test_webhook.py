@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,16 +23,6 @@ from tests.support import SECRET, TOKEN
 from trading.ledger.models import AlertRecord, OrderRecord, PlanRecord, RejectionRecord
 
 URL = "/webhook/tradingview"
-
-
-@pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    yield create_app(settings)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def counts(app: Flask) -> tuple[int, int, int]:

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
+from tests.ledger_support import accept
 from tests.oanda.conftest import PLACE_TIMEOUT
 from tests.oanda.standin import OandaStandIn
-from trading.alerts import decode_body, validate_alert
 from trading.brokers.oanda import OandaBroker
-from trading.ingest import IngestPolicy, accept_alert
 from trading.ledger.alerts import find_alert
 from trading.ledger.db import Database
 from trading.processing import AlertProcessor
-
-POLICY = IngestPolicy(
-    replay_window=timedelta(seconds=300),
-    max_age=timedelta(seconds=120),
-    explicit_key_ttl=timedelta(hours=24),
-    derived_key_ttl=timedelta(minutes=10),
-)
-
-
-def accept(database: Database, **fields: object) -> str:
-    decoded = decode_body(json.dumps(fields).encode())
-    claim = accept_alert(
-        database,
-        decoded,
-        validate_alert(decoded.fields),
-        source_address="127.0.0.1",
-        received_at=datetime.now(UTC),
-        policy=POLICY,
-    )
-    assert claim.outcome == "accepted"
-    return claim.key
 
 
 def orders(database: Database, key: str) -> list[tuple[str, str, str]]:
