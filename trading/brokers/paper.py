@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from trading.brokers import port
@@ -200,15 +202,23 @@ class PaperBroker:
             select(PaperAccount).where(PaperAccount.id == ACCOUNT_ID).with_for_update()
         )
         if account is None:
-            account = PaperAccount(
-                id=ACCOUNT_ID,
-                starting_cash=self._starting_cash,
-                cash=self._starting_cash,
-                realized_pnl=Decimal(0),
-                updated_at=_now(),
+            # Two first orders may both find no account: one creates it, the other waits
+            # for that and then locks the row it made (never a duplicate-key error).
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            session.execute(
+                insert(PaperAccount)
+                .values(
+                    id=ACCOUNT_ID,
+                    starting_cash=self._starting_cash,
+                    cash=self._starting_cash,
+                    realized_pnl=Decimal(0),
+                    updated_at=_now(),
+                )
+                .on_conflict_do_nothing(index_elements=["id"])
             )
-            session.add(account)
-            session.flush()
+            account = session.scalars(
+                select(PaperAccount).where(PaperAccount.id == ACCOUNT_ID).with_for_update()
+            ).one()
         return account
 
     @staticmethod
