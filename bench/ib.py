@@ -29,6 +29,7 @@ from typing import Any
 import redis
 
 from bench.common import POLL_INTERVAL, Client, percentile, start_floor_app
+from bench.processes import rss_by_process, rss_mb
 from tests.gateway.support import IbSim, IbStack
 from tests.support import SECRET, Stack
 
@@ -113,13 +114,6 @@ def _bare_redis_ms(url: str, rounds: int) -> list[float]:
     return times
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _alert(stack: Stack, client: Client, marker: str) -> None:
     body = {"secret": SECRET, "symbol": "AAPL", "action": "buy", "quantity": 1, "alert_id": marker}
     status, text = client.request("POST", "/webhook/tradingview", json.dumps(body).encode())
@@ -127,7 +121,7 @@ def _alert(stack: Stack, client: Client, marker: str) -> None:
         raise RuntimeError(f"benchmark alert refused: {status} {text[:200]!r}")
 
 
-def measure_ib(directory: Path, redis_url: str, database_url: str) -> dict[str, float]:
+def measure_ib(directory: Path, redis_url: str, database_url: str) -> dict[str, Any]:
     directory = directory / "ib"
     directory.mkdir(parents=True, exist_ok=True)
     url = _other_db(redis_url, 3)
@@ -142,7 +136,7 @@ def measure_ib(directory: Path, redis_url: str, database_url: str) -> dict[str, 
         LOG_LEVEL="WARNING",
     )
     stack.sim = sim
-    results: dict[str, float] = {}
+    results: dict[str, Any] = {}
     try:
         stack.start_events()
         gateway = stack.start_gateway()
@@ -179,7 +173,11 @@ def measure_ib(directory: Path, redis_url: str, database_url: str) -> dict[str, 
         results["ib_e2e_p50_ratio"] = round(
             results["ib_e2e_p50_ms"] / results["floor_ib_e2e_p50_ms"], 2
         )
-        results["gateway_rss_mb"] = round(_rss_mb(gateway.pid), 1)
+        results["gateway_rss_mb"] = rss_mb(gateway.pid)
+        roots = {name: process.pid for name, process in stack.processes.items()}
+        if sim.process is not None:
+            roots["ibsim"] = sim.process.pid
+        results["ib_rss_after_mb"] = rss_by_process(roots)
     finally:
         stack.stop_all()
         sim.stop()
