@@ -72,8 +72,16 @@ def main(argv: list[str]) -> int:
         return 1
     server = create_server(application, **server_options(settings))
     signal.signal(signal.SIGTERM, _stop)
-    shown_host = "127.0.0.1" if settings.bind_host in ("0.0.0.0", "::") else settings.bind_host  # noqa: S104
-    log.warning("web serving %s on http://%s:%d", spec, shown_host, settings.port)
+    everywhere = settings.bind_host in ("0.0.0.0", "::")  # noqa: S104
+    local = "127.0.0.1" if everywhere else settings.bind_host
+    log.warning(
+        "web serving %s on %s:%d (http://%s:%d)",
+        spec,
+        settings.bind_host,
+        settings.port,
+        local,
+        settings.port,
+    )
     try:
         server.run()
     finally:
