@@ -25,7 +25,8 @@ class Services:
     """What the views need, built once per process."""
 
     settings: Settings
-    database: Database
+    database: Database  # the ledger: read here, written by workers (and order cancels)
+    inbox: Database  # the only database a webhook writes
     broker: Broker
     allowed_networks: list[Network]
     proxy_networks: list[Network]
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["tvbridge"] = Services(
         settings=settings,
         database=get_database(settings.database_url),
+        inbox=get_database(settings.inbox_url),
         broker=make_broker(settings),
         allowed_networks=allowed,
         proxy_networks=settings.proxy_networks(),

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app import services
 from app.auth import require_api_token
-from app.views import alert_view, order_view
+from app.views import alert_view, order_view, receipt_view
 from trading.alerts.redact import scrub
 from trading.errors import (
     BrokerStateUnknown,
@@ -19,7 +19,8 @@ from trading.errors import (
     RequestRefused,
     TemporaryError,
 )
-from trading.ledger.alerts import find_alert, recent_rejections
+from trading.ledger.alerts import find_alert
+from trading.ledger.inbox import find_receipt, recent_rejections
 from trading.ledger.models import OrderRecord
 from trading.ledger.orders import apply_broker_order, record_event
 
@@ -81,11 +82,18 @@ def orders() -> Response:
 @require_api_token
 def alert(alert_id: str) -> Response | tuple[Response, int]:
     svc = services(current_app)
+    # The inbox says which alert a public id means now; the ledger has its history once
+    # a worker took it, and an alert nobody took yet is shown from its receipt.
+    with svc.inbox.read() as session:
+        received = find_receipt(session, alert_id)
     with svc.database.read() as session:
-        record = find_alert(session, alert_id)
-        if record is None:
+        record = find_alert(session, received.key if received is not None else alert_id)
+        if record is not None:
+            view = alert_view(record)
+        elif received is not None:
+            view = receipt_view(received)
+        else:
             return _error(404, "alert_id", f"no alert {alert_id!r}")
-        view = alert_view(record)
         # Rows stored before bodies were masked at the door are masked on the way out.
         view["body"] = scrub(view["body"], _webhook_secret())
         return jsonify(view)
@@ -123,7 +131,7 @@ def cancel(order_id: str) -> Response | tuple[Response, int]:
 @require_api_token
 def rejections() -> Response:
     svc = services(current_app)
-    with svc.database.read() as session:
+    with svc.inbox.read() as session:
         rows = recent_rejections(session, _limit())
         secret = _webhook_secret()
         return jsonify(

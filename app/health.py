@@ -14,7 +14,7 @@ from flask.blueprints import BlueprintSetupState
 
 from app import Services, services
 from config.redis_durability import durability_warnings, warn_at_start
-from trading.ledger.alerts import recent_clock_skew
+from trading.ledger.inbox import recent_clock_skew
 
 health = Blueprint("health", __name__)
 
@@ -56,7 +56,7 @@ def collect(svc: Services) -> dict[str, Any]:
         return {"alive": len(names), "names": names}
 
     def clock() -> dict[str, Any]:
-        with svc.database.read() as session:
+        with svc.inbox.read() as session:
             return recent_clock_skew(session)
 
     def redis_durability() -> dict[str, Any]:
@@ -64,6 +64,7 @@ def collect(svc: Services) -> dict[str, Any]:
 
     checks = {
         "database": _timed(svc.database.ping),
+        "inbox": _timed(svc.inbox.ping),
         "clock_skew": _timed(clock),
         "redis": _timed(client.ping),
         "redis_durability": _timed(redis_durability),
@@ -72,7 +73,7 @@ def collect(svc: Services) -> dict[str, Any]:
     broker_health = _timed(lambda: asdict(svc.broker.health()))
     broker_health.setdefault("connected", False)
     broker_health.setdefault("tradeable", False)
-    if not checks["database"]["ok"]:
+    if not checks["database"]["ok"] or not checks["inbox"]["ok"]:
         status = "down"
     elif (
         not checks["redis"]["ok"]
@@ -100,6 +101,8 @@ def _not_ready_reasons(report: dict[str, Any]) -> list[str]:
     checks = report["checks"]
     if not checks["database"]["ok"]:
         reasons.append("the ledger database does not answer")
+    if not checks["inbox"]["ok"]:
+        reasons.append("the inbox database (where webhooks record alerts) does not answer")
     if not checks["redis"]["ok"]:
         reasons.append("Redis does not answer")
     elif checks["workers"].get("alive", 0) == 0:

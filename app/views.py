@@ -1,4 +1,4 @@
-"""How ledger rows look in API answers."""
+"""How ledger rows and inbox receipts look in API answers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from trading.ledger.models import AlertRecord, FillRecord, OrderRecord
+from trading.ledger.models import AlertRecord, AlertStatus, FillRecord, InboxRecord, OrderRecord
 
 
 def _time(value: datetime | None) -> str | None:
@@ -86,4 +86,29 @@ def alert_view(alert: AlertRecord) -> dict[str, Any]:
         "plan": plan,
         "orders": [order_view(order, with_fills=True) for order in alert.orders],
         "fills": [fill_view(fill) for order in alert.orders for fill in order.fills],
+    }
+
+
+def receipt_view(receipt: InboxRecord) -> dict[str, Any]:
+    """An alert no worker has taken yet, in the same shape as one that has."""
+    arrived_final = receipt.status != AlertStatus.ACCEPTED
+    return {
+        "alert_id": receipt.alert_id,
+        "key": receipt.key,
+        "status": receipt.status,
+        "reason": receipt.reason,
+        "symbol": receipt.symbol,
+        "action": receipt.action,
+        "format": receipt.body_format,
+        **_stored_body(receipt.body),
+        "source_address": receipt.source_address,
+        "received_at": _time(receipt.received_at),
+        "alert_time": _time(receipt.alert_time),
+        "expires_at": _time(receipt.expires_at),
+        "started_at": None,
+        "finished_at": _time(receipt.received_at) if arrived_final else None,
+        "attempts": 0,
+        "plan": None,
+        "orders": [],
+        "fills": [],
     }

@@ -23,7 +23,7 @@ from trading.alerts import BodyInvalid, DecodedBody, decode_body, validate_alert
 from trading.alerts.redact import contains_secret, scrub, scrub_raw_text, scrub_text
 from trading.errors import AlertInvalid, TemporaryError
 from trading.ingest import IngestPolicy, accept_alert, check_replay_window
-from trading.ledger.alerts import record_rejection
+from trading.ledger.inbox import record_rejection
 from trading.ledger.models import AlertStatus
 
 DRAIN_LIMIT = 1024 * 1024
@@ -72,9 +72,10 @@ def tradingview() -> tuple[Response, int]:
 
     try:
         claim = accept_alert(
-            svc.database,
+            svc.inbox,
             decoded,
             alert,
+            ledger=svc.database,
             source_address=source,
             received_at=received_at,
             policy=_policy(svc),
@@ -213,7 +214,7 @@ def _reject(
     if not refused.quiet:
         try:
             record_rejection(
-                svc.database,
+                svc.inbox,
                 at=datetime.now(UTC),
                 status_code=refused.status,
                 reason=reason,

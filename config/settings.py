@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     database_url: str = Field(
         f"sqlite:///{VAR_DIR / 'tvbridge.db'}",
         description="The ledger. SQLite for one host, postgresql+psycopg://... for several.",
+    )
+    inbox_database_url: str = Field(
+        "",
+        description="The webhook's inbox: the receipt of every accepted alert and the "
+        "webhook's rejections, the only tables the web process writes. Empty = derived from "
+        "DATABASE_URL: for SQLite a file of its own beside the ledger (var/tvbridge.db → "
+        "var/tvbridge-inbox.db), so a webhook never waits for the workers' write lock; "
+        "otherwise the ledger's own database (separate table, row locks only).",
     )
     bind_host: str = Field("0.0.0.0", description="Address the web process listens on.")  # noqa: S104
     web_threads: int = Field(
@@ -241,6 +249,30 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def inbox_url(self) -> str:
+        """Where the webhook's inbox lives: INBOX_DATABASE_URL, else derived from the ledger's."""
+        return self.inbox_database_url or inbox_url_for(self.database_url)
+
+
+def inbox_url_for(database_url: str) -> str:
+    """The inbox's database for a ledger at ``database_url``.
+
+    SQLite has one write lock per file, which the workers hold for every alert they
+    process: the inbox gets a file of its own next to the ledger. PostgreSQL locks rows,
+    so there the inbox is a table in the ledger's own database. An in-memory SQLite
+    database has no file to sit beside and keeps the ledger's URL.
+    """
+    if not database_url.startswith("sqlite"):
+        return database_url
+    scheme, separator, rest = database_url.partition(":///")
+    path, query_separator, query = rest.partition("?")
+    if not separator or not path or path == ":memory:":
+        return database_url
+    ledger = PurePosixPath(path)
+    inbox = ledger.with_name(f"{ledger.stem}-inbox{ledger.suffix}")
+    return f"{scheme}{separator}{inbox}{query_separator}{query}"
 
 
 def _split(value: str) -> list[str]:

@@ -46,6 +46,7 @@ def _processor() -> AlertProcessor:
     return AlertProcessor(
         get_database(settings.database_url),
         make_broker(settings),
+        inbox=get_database(settings.inbox_url),
         stuck_after=timedelta(seconds=settings.stuck_after_seconds),
     )
 
@@ -92,6 +93,7 @@ def sweep_alerts() -> dict[str, int]:
     report = sweep(
         get_database(settings.database_url),
         enqueue_alert,
+        inbox=get_database(settings.inbox_url),
         now=datetime.now(UTC),
         # A message may simply be waiting behind others: re-send only when it has waited
         # as long as a started alert may go untouched.
@@ -100,7 +102,11 @@ def sweep_alerts() -> dict[str, int]:
         ),
         stuck_after=timedelta(seconds=settings.stuck_after_seconds),
     )
-    return {"enqueued": len(report.enqueued), "expired": len(report.expired)}
+    return {
+        "enqueued": len(report.enqueued),
+        "expired": len(report.expired),
+        "handed_over": len(report.handed_over),
+    }
 
 
 @app.task(name=PRUNE, acks_late=False, ignore_result=True)
@@ -108,10 +114,15 @@ def prune_ledger() -> dict[str, int]:
     settings = get_settings()
     report = prune(
         get_database(settings.database_url),
+        inbox=get_database(settings.inbox_url),
         now=datetime.now(UTC),
         retention=timedelta(days=settings.retention_days),
     )
-    return {"alerts": report.alerts, "rejections": report.rejections}
+    return {
+        "alerts": report.alerts,
+        "rejections": report.rejections,
+        "receipts": report.receipts,
+    }
 
 
 @app.task(name=NOOP, acks_late=True, ignore_result=True)

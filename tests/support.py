@@ -120,6 +120,8 @@ def sqlite_url(directory: Path) -> str:
 
 
 def migrate(database_url: str) -> None:
+    """Migrate the ledger at ``database_url`` and the inbox derived from it (one file
+    beside a SQLite ledger, the same database otherwise), as ``make migrate`` does."""
     from alembic import command
     from alembic.config import Config
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from trading.alerts.decode import DecodedBody
@@ -10,8 +10,9 @@ from trading.alerts.model import Alert
 from trading.alerts.redact import scrub
 from trading.errors import AlertInvalid
 from trading.keys import canonical_digest, derived_key
-from trading.ledger.alerts import Claim, NewAlert, claim_alert
+from trading.ledger.alerts import alert_state
 from trading.ledger.db import Database
+from trading.ledger.inbox import Claim, NewAlert, claim_alert
 from trading.ledger.models import AlertStatus
 
 
@@ -50,16 +51,19 @@ def check_replay_window(alert: Alert, *, now: datetime, window: timedelta) -> No
 
 
 def accept_alert(
-    database: Database,
+    inbox: Database,
     decoded: DecodedBody,
     alert: Alert,
     *,
+    ledger: Database,
     source_address: str,
     received_at: datetime,
     policy: IngestPolicy,
     secret: str | None = None,
 ) -> Claim:
-    """Record the alert under its idempotency key; the caller enqueues it if accepted.
+    """Record the alert's receipt in the inbox under its idempotency key; the caller
+    enqueues it if accepted. Only the inbox is written: the ledger is read, for a
+    duplicate's state, and a read never waits for the workers' writes.
 
     ``secret`` is the configured webhook secret, masked wherever it appears in the body
     before anything is stored (the digest covers the stored body, so it can be checked).
@@ -98,4 +102,11 @@ def accept_alert(
         status=status,
         reason=reason,
     )
-    return claim_alert(database, new)
+    claim = claim_alert(inbox, new)
+    if claim.outcome != "duplicate":
+        return claim
+    with ledger.read() as session:
+        state = alert_state(session, claim.key)
+    if state is None:
+        return claim  # not taken by a worker yet: the receipt's own state
+    return replace(claim, status=state[0], reason=state[1])

@@ -5,6 +5,10 @@ marked ``submitting`` before the broker call (in the same transaction that claim
 alert), and a leg found ``submitting`` is looked up at the broker by its reference
 before anything is sent again. A normal alert costs two ledger transactions here plus
 the broker's own work.
+
+The webhook writes only its inbox. The first worker to take an alert copies the receipt
+into the ledger inside its claim transaction; the receipt's unique key lets only one of
+two racing workers create it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from trading.alerts.model import Alert
@@ -30,6 +35,7 @@ from trading.errors import (
 )
 from trading.keys import order_reference
 from trading.ledger.db import Database
+from trading.ledger.inbox import ledger_copy, receipt
 from trading.ledger.models import AlertRecord, AlertStatus, OrderRecord, OrderStatus, PlanRecord
 from trading.ledger.orders import apply_broker_order, record_event
 from trading.planning import Plan, plan_alert
@@ -79,8 +85,11 @@ def _now() -> datetime:
 class AlertProcessor:
     """Runs alerts through planning and the broker, recording every step in the ledger."""
 
-    def __init__(self, database: Database, broker: Broker, *, stuck_after: timedelta) -> None:
+    def __init__(
+        self, database: Database, broker: Broker, *, inbox: Database, stuck_after: timedelta
+    ) -> None:
         self._db = database
+        self._inbox = inbox
         self._broker = broker
         self._stuck_after = stuck_after
 
@@ -120,12 +129,26 @@ class AlertProcessor:
     def _claim_and_plan(
         self, key: str, *, position: Decimal | None, reclaim: bool = False
     ) -> Claimed:
+        try:
+            return self._claim_and_plan_once(key, position=position, reclaim=reclaim)
+        except IntegrityError:
+            # Another worker copied the receipt into the ledger first: take it as theirs.
+            return self._claim_and_plan_once(key, position=position, reclaim=reclaim)
+
+    def _claim_and_plan_once(self, key: str, *, position: Decimal | None, reclaim: bool) -> Claimed:
         """Take the alert's lease, plan it if needed, and mark the legs to send now."""
         now = _now()
         with self._db.write() as session:
             alert = self._alert(session, key)
             if alert is None:
-                return Claimed(Outcome("missing", reason=f"no alert with key {key}"))
+                found = receipt(self._inbox, key)
+                if found is None:
+                    return Claimed(Outcome("missing", reason=f"no alert with key {key}"))
+                if found.status != AlertStatus.ACCEPTED:
+                    # Too old on arrival: the webhook said so, and it is never traded.
+                    return Claimed(Outcome(found.status, reason=found.reason))
+                alert = ledger_copy(found, now=now)
+                session.add(alert)
             if not reclaim:
                 refused = self._lease(alert, now)
                 if refused is not None:
@@ -319,9 +342,13 @@ class AlertProcessor:
                 order.status, order.reason = OrderStatus.EXPIRED, reason
         AlertProcessor._close(alert, AlertStatus.EXPIRED, reason, now)
 
-    @classmethod
-    def _existing(cls, session: Session, key: str) -> AlertRecord:
-        alert = cls._alert(session, key)
+    def _existing(self, session: Session, key: str) -> AlertRecord:
+        alert = self._alert(session, key)
+        found = receipt(self._inbox, key) if alert is None else None
+        if alert is None and found is not None and found.status == AlertStatus.ACCEPTED:
+            # The claim that copied it rolled back (planning refused the alert, say).
+            alert = ledger_copy(found, now=_now())
+            session.add(alert)
         if alert is None:
             raise OperationalError(f"alert {key} vanished from the ledger while processing")
         return alert

@@ -16,6 +16,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
+from config.settings import inbox_url_for
 from tests.faultproxy import FaultProxy
 from tests.support import (
     RedisServer,
@@ -27,7 +28,7 @@ from tests.support import (
     wait_for,
 )
 from trading.ledger.db import get_database
-from trading.ledger.models import AlertRecord, AlertStatus, PaperSubmission
+from trading.ledger.models import AlertRecord, AlertStatus, InboxRecord, PaperSubmission
 
 # kombu's Redis transport keeps a delivered, not yet acknowledged message here.
 UNACKED_KEY = "unacked"
@@ -50,12 +51,16 @@ class Harness:
             return session.scalar(query) or 0
 
     def statuses(self) -> dict[str, str]:
+        """Each alert's status: the ledger's once a worker took it, else its receipt's."""
+        with get_database(inbox_url_for(self.url)).read() as session:
+            found = dict(session.execute(select(InboxRecord.alert_id, InboxRecord.status)).all())
         with get_database(self.url).read() as session:
-            return dict(session.execute(select(AlertRecord.alert_id, AlertRecord.status)).all())
+            found.update(session.execute(select(AlertRecord.alert_id, AlertRecord.status)).all())
+        return found
 
     def expires_at(self, alert_id: str) -> datetime:
-        with get_database(self.url).read() as session:
-            query = select(AlertRecord.expires_at).where(AlertRecord.alert_id == alert_id)
+        with get_database(inbox_url_for(self.url)).read() as session:
+            query = select(InboxRecord.expires_at).where(InboxRecord.alert_id == alert_id)
             return session.scalars(query).one()
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ from config.celery import VISIBILITY_TIMEOUT_SECONDS
 from config.settings import Settings
 from tasks.alerts import MAX_ALERT_DELAY_SECONDS, UseAShortRetryDelay, enqueue_alert
 from tests.integration.test_processing import DownBroker, accept
+from tests.ledger_support import inbox_of
 from trading.ledger.db import Database
 from trading.processing import UNKNOWN_OUTCOME_GRACE, AlertProcessor
 
@@ -38,6 +39,7 @@ def test_every_retry_the_processor_asks_for_is_a_short_one(sqlite_database: Data
     processor = AlertProcessor(
         sqlite_database,
         DownBroker(sqlite_database, Decimal(100000)),
+        inbox=inbox_of(sqlite_database),
         stuck_after=timedelta(seconds=30),
     )
     delays = []

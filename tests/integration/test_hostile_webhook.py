@@ -16,7 +16,7 @@ from app import services
 from config.settings import Settings
 from tests.integration.test_webhook import SEED, URL, counts, queued
 from tests.support import SECRET, TOKEN
-from trading.ledger.models import AlertRecord
+from trading.ledger.models import InboxRecord
 
 API = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -102,8 +102,8 @@ def test_alert_view_survives_a_body_stored_before_nesting_was_bounded(
 ) -> None:
     alert_id = f"deep-{time.time_ns()}"
     assert client.post(URL, data=signed({**SEED, "alert_id": alert_id})).status_code == 202
-    with services(app).database.write() as session:
-        record = session.scalars(select(AlertRecord)).one()
+    with services(app).inbox.write() as session:
+        record = session.scalars(select(InboxRecord)).one()
         record.body = '{"x":' + "[" * 50_000 + "]" * 50_000 + "}"
     shown = client.get(f"/api/alerts/{alert_id}", headers=API)
     assert shown.status_code == 200

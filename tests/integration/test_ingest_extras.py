@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app import create_app, services
 from config.settings import Settings
 from tests.integration.test_processing import accept, processor
+from tests.ledger_support import inbox_of
 from tests.support import SECRET
 from trading.ledger.db import Database
 from trading.ledger.models import AlertRecord, FillRecord, OrderRecord, RejectionRecord
@@ -83,6 +84,7 @@ def test_prune_removes_old_finished_alerts_only(sqlite_database: Database) -> No
     with sqlite_database.write() as session:
         for alert in session.scalars(select(AlertRecord).where(AlertRecord.key != fresh)):
             alert.finished_at = datetime.now(UTC) - timedelta(days=40)
+    with inbox_of(sqlite_database).write() as session:
         session.add(
             RejectionRecord(
                 at=datetime.now(UTC) - timedelta(days=40),
@@ -92,18 +94,27 @@ def test_prune_removes_old_finished_alerts_only(sqlite_database: Database) -> No
                 excerpt="",
             )
         )
-    report = prune(sqlite_database, now=datetime.now(UTC), retention=timedelta(days=30))
+    inbox = inbox_of(sqlite_database)
+    now = datetime.now(UTC)
+    report = prune(sqlite_database, inbox=inbox, now=now, retention=timedelta(days=30))
     assert (report.alerts, report.rejections) == (1, 1)
     assert count(sqlite_database, AlertRecord) == 2  # the resting order's alert stays
     assert count(sqlite_database, OrderRecord) == 2
     assert count(sqlite_database, FillRecord) == 1
     later = prune(
-        sqlite_database, now=datetime.now(UTC) + timedelta(days=2), retention=timedelta(days=30)
+        sqlite_database,
+        inbox=inbox,
+        now=datetime.now(UTC) + timedelta(days=2),
+        retention=timedelta(days=30),
     )
-    assert later.released_keys == 2
+    # Every receipt arrived just now, so all three claims are still held, then released.
+    assert later.released_keys == 3
 
 
 def test_prune_runs_from_the_app_database(settings: Settings) -> None:
     app = create_app(settings)
-    report = prune(services(app).database, now=datetime.now(UTC), retention=timedelta(days=1))
+    svc = services(app)
+    report = prune(
+        svc.database, inbox=svc.inbox, now=datetime.now(UTC), retention=timedelta(days=1)
+    )
     assert report.alerts == 0

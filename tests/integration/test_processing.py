@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.ledger_support import POLICY, accept
+from tests.ledger_support import POLICY, accept, inbox_of
 from trading.brokers import port
 from trading.brokers.paper import PaperBroker
 from trading.errors import (
@@ -24,6 +24,7 @@ from trading.ledger.alerts import find_alert
 from trading.ledger.db import Database
 from trading.ledger.models import (
     AlertStatus,
+    InboxRecord,
     OrderRecord,
     OrderStatus,
     PaperOrder,
@@ -36,6 +37,7 @@ def processor(database: Database, broker: Any = None) -> AlertProcessor:
     return AlertProcessor(
         database,
         broker or PaperBroker(database, Decimal(100000)),
+        inbox=inbox_of(database),
         stuck_after=timedelta(seconds=30),
     )
 
@@ -122,7 +124,7 @@ def test_resume_after_crash_looks_up_the_reference_first(database: Database) -> 
     assert state(database, key)[2] == [("entry", "submitting")]
     # The lease of the dead worker must run out before another takes the alert.
     spy = CountingBroker(paper)
-    fresh = AlertProcessor(database, spy, stuck_after=timedelta(seconds=0))
+    fresh = AlertProcessor(database, spy, inbox=inbox_of(database), stuck_after=timedelta(0))
     assert fresh.process(key).status == "done"
     assert (spy.lookups, spy.submits) == (1, 0)  # asked first, and never sent again
     assert paper_orders(database) == 1
@@ -224,10 +226,9 @@ def test_over_age_alert_is_expired_not_traded(database: Database) -> None:
     old = int((datetime.now(UTC) - timedelta(seconds=200)).timestamp())
     policy = replace(POLICY, max_age=timedelta(seconds=250))
     key = accept(database, policy, symbol="AAPL", action="buy", quantity=1, price=1, timestamp=old)
-    with database.write() as session:  # time passes while the alert waits in the queue
-        alert = find_alert(session, key)
-        assert alert is not None
-        alert.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    with inbox_of(database).write() as session:  # time passes while it waits in the queue
+        receipt = session.scalars(select(InboxRecord).where(InboxRecord.key == key)).one()
+        receipt.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     assert processor(database).process(key).status == "expired"
     assert paper_orders(database) == 0
 

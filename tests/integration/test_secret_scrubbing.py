@@ -19,7 +19,7 @@ from app import create_app, services
 from config.settings import Settings
 from tests.integration.test_webhook import SEED, URL
 from tests.support import TOKEN
-from trading.ledger.models import AlertRecord, RejectionRecord
+from trading.ledger.models import AlertRecord, InboxRecord, RejectionRecord
 
 # Characters that URL-encoding and JSON-escaping change, so each encoding differs.
 SECRET = 'Hunter2 s\u00e9cret/+&"x'
@@ -51,9 +51,12 @@ def leaks(text: str) -> list[str]:
 
 
 def stored_text(app: Flask) -> str:
+    with services(app).inbox.read() as session:
+        receipts = [(a.body, a.parsed, a.alert_id) for a in session.scalars(select(InboxRecord))]
+        rejections = [(r.reason, r.excerpt) for r in session.scalars(select(RejectionRecord))]
     with services(app).database.read() as session:
         alerts = [(a.body, a.parsed, a.alert_id) for a in session.scalars(select(AlertRecord))]
-        rejections = [(r.reason, r.excerpt) for r in session.scalars(select(RejectionRecord))]
+        alerts += receipts
     return json.dumps([alerts, rejections])
 
 
@@ -134,8 +137,8 @@ def test_rows_stored_before_scrubbing_are_masked_when_shown(
 ) -> None:
     assert client.post(URL, data=accepted_body(alert_id="old-row")).status_code == 202
     client.post(URL, data=b"not an alert")
-    with services(app).database.write() as session:
-        session.scalars(select(AlertRecord)).one().body = json.dumps({"comment": SECRET})
+    with services(app).inbox.write() as session:
+        session.scalars(select(InboxRecord)).one().body = json.dumps({"comment": SECRET})
         session.scalars(select(RejectionRecord)).one().excerpt = f"old {SECRET}"
     alert = client.get("/api/alerts/old-row", headers=API).get_data(as_text=True)
     rejections = client.get("/api/rejections", headers=API).get_data(as_text=True)

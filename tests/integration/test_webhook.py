@@ -20,15 +20,18 @@ from sqlalchemy import func, select
 from app import create_app, services
 from config.settings import Settings
 from tests.support import SECRET, TOKEN
-from trading.ledger.models import AlertRecord, OrderRecord, PlanRecord, RejectionRecord
+from trading.ledger.models import InboxRecord, OrderRecord, PlanRecord, RejectionRecord
 
 URL = "/webhook/tradingview"
 
 
 def counts(app: Flask) -> tuple[int, int, int]:
+    """Alerts received (inbox receipts), plans and orders (the ledger's)."""
+    with services(app).inbox.read() as session:
+        received = session.scalar(select(func.count()).select_from(InboxRecord)) or 0
     with services(app).database.read() as session:
         return (
-            session.scalar(select(func.count()).select_from(AlertRecord)) or 0,
+            received,
             session.scalar(select(func.count()).select_from(PlanRecord)) or 0,
             session.scalar(select(func.count()).select_from(OrderRecord)) or 0,
         )
@@ -59,8 +62,8 @@ def test_seed_alert_is_recorded_and_enqueued(
     assert response.json == {"status": "queued", "alert_id": "seed-1"}
     assert counts(app)[0] == 1
     assert queued(settings) == before + 1
-    with services(app).database.read() as session:
-        stored = session.scalars(select(AlertRecord)).one()
+    with services(app).inbox.read() as session:
+        stored = session.scalars(select(InboxRecord)).one()
         assert SECRET not in stored.body and "secret" not in json.loads(stored.body)
 
 
@@ -237,7 +240,7 @@ def test_no_body_gives_a_500_or_half_written_rows(
 
 def test_rejection_rows_do_not_count_as_alerts(client: FlaskClient, app: Flask) -> None:
     post(client, {"symbol": "AAPL"})
-    with services(app).database.read() as session:
+    with services(app).inbox.read() as session:
         assert session.scalar(select(func.count()).select_from(RejectionRecord)) == 1
     assert counts(app) == (0, 0, 0)
 

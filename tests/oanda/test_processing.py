@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.ledger_support import accept
+from tests.ledger_support import accept, inbox_of
 from tests.oanda.conftest import PLACE_TIMEOUT
 from tests.oanda.standin import OandaStandIn
 from trading.brokers.oanda import OandaBroker
@@ -30,7 +30,9 @@ def test_unanswered_placement_is_looked_up_before_anything_is_sent_again(
     """The first placement gets no usable answer; the next attempt asks OANDA for the client
     id first. Exactly one order exists at OANDA whatever happened to the first reply."""
     # Arrange
-    processor = AlertProcessor(sqlite_database, broker, stuck_after=timedelta(seconds=30))
+    processor = AlertProcessor(
+        sqlite_database, broker, inbox=inbox_of(sqlite_database), stuck_after=timedelta(seconds=30)
+    )
     key = accept(sqlite_database, symbol="OANDA:EURUSD", action="buy", quantity=1000, price=1.1)
     broker.instrument("EURUSD")
     if fault == "drop":
@@ -57,7 +59,9 @@ def test_a_close_alert_flattens_the_oanda_position(
     sqlite_database: Database, standin: OandaStandIn, broker: OandaBroker
 ) -> None:
     """OANDA names the position EUR_USD; the alert says FX:EURUSD: they are one instrument."""
-    processor = AlertProcessor(sqlite_database, broker, stuck_after=timedelta(seconds=30))
+    processor = AlertProcessor(
+        sqlite_database, broker, inbox=inbox_of(sqlite_database), stuck_after=timedelta(seconds=30)
+    )
     opened = accept(sqlite_database, symbol="EURUSD", action="sell", quantity=700, price=1.1)
     assert processor.process(opened).status == "done"
     assert [(p.symbol, p.quantity) for p in broker.positions()] == [("EUR_USD", Decimal(-700))]
@@ -80,7 +84,9 @@ def test_a_refused_token_fails_the_alert_at_once_naming_the_setting(
 ) -> None:
     """401 means nothing was placed and no retry can help: the alert ends ``failed`` with
     the setting to fix, instead of waiting out its age as if the broker were busy."""
-    processor = AlertProcessor(sqlite_database, broker, stuck_after=timedelta(seconds=30))
+    processor = AlertProcessor(
+        sqlite_database, broker, inbox=inbox_of(sqlite_database), stuck_after=timedelta(seconds=30)
+    )
     key = accept(sqlite_database, symbol="EURUSD", action="buy", quantity=1000, price=1.1)
     broker.instrument("EURUSD")
     standin.fail("POST", r"/orders$", 401)

@@ -11,7 +11,7 @@ import pytest
 from app.addresses import allowed, client_address
 from app.auth import webhook_authenticated
 from config.logging import RedactSecrets
-from config.settings import ConfigError, load_settings
+from config.settings import ConfigError, inbox_url_for, load_settings
 
 
 @pytest.mark.parametrize(
@@ -116,3 +116,27 @@ def test_every_configured_secret_is_kept_out_of_logs() -> None:
         "oanda-token-0123456",
         "webhook-secret-0123456",
     ]
+
+
+@pytest.mark.parametrize(
+    ("ledger", "inbox"),
+    [
+        (
+            "sqlite:////srv/tvbridge/var/tvbridge.db",
+            "sqlite:////srv/tvbridge/var/tvbridge-inbox.db",
+        ),
+        ("sqlite:///var/tvbridge.db", "sqlite:///var/tvbridge-inbox.db"),
+        ("sqlite:////tmp/t/ledger.db?timeout=5", "sqlite:////tmp/t/ledger-inbox.db?timeout=5"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("postgresql+psycopg://tv@db/tvbridge", "postgresql+psycopg://tv@db/tvbridge"),
+    ],
+)
+def test_inbox_sits_beside_a_sqlite_ledger_and_inside_any_other(ledger: str, inbox: str) -> None:
+    assert inbox_url_for(ledger) == inbox
+    assert load_settings(database_url=ledger).inbox_url == inbox
+
+
+def test_inbox_database_url_overrides_the_derived_one() -> None:
+    chosen = "sqlite:////srv/inbox/alerts.db"
+    settings = load_settings(database_url="sqlite:///var/tvbridge.db", inbox_database_url=chosen)
+    assert settings.inbox_url == chosen

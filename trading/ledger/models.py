@@ -48,7 +48,8 @@ class AlertRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The alert's identity for ever: task id and stem of its order references.
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    # The claim that deduplicates repeats; released (NULL) once the window has passed.
+    # Deduplication is the inbox's; copies taken from it leave this NULL. Rows recorded
+    # before the inbox existed may still hold a claim until it is released.
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     alert_id: Mapped[str] = mapped_column(String(200), index=True)
     key_kind: Mapped[str] = mapped_column(String(10))  # explicit | derived
@@ -77,6 +78,44 @@ class AlertRecord(Base):
     )
 
     __table_args__ = (Index("ix_alerts_status_received", "status", "received_at"),)
+
+
+class InboxRecord(Base):
+    """The webhook's receipt of an accepted alert, written before the 202 and never changed
+    but for its deduplication claim and the hand-over mark.
+
+    It lives in the inbox database, which only the web writes (a SQLite file of its own,
+    or this table in the PostgreSQL ledger): accepting an alert never waits for a worker.
+    Workers copy it into ``alerts`` when they first take the alert; from then on the
+    ledger's row is the alert's record and this one only holds its deduplication claim.
+    """
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    # The claim that deduplicates repeats; released (NULL) once the window has passed.
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    alert_id: Mapped[str] = mapped_column(String(200), index=True)
+    key_kind: Mapped[str] = mapped_column(String(10))
+    body_digest: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    body_format: Mapped[str] = mapped_column(String(20))
+    parsed: Mapped[str] = mapped_column(Text)
+    source_address: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(10))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    alert_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dedup_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    # On arrival: accepted, or expired (too old to trade, never handed over).
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # Set by the sweeper once the ledger holds the alert; NULL = the sweeper still owes it.
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_inbox_pending", "handed_over_at", "received_at"),)
 
 
 class PlanRecord(Base):
@@ -155,7 +194,8 @@ class OrderEventRecord(Base):
 
 
 class RejectionRecord(Base):
-    """A webhook request answered 4xx, so users can see why an alert did nothing."""
+    """A webhook request answered 4xx, so users can see why an alert did nothing.
+    Written by the web into the inbox database."""
 
     __tablename__ = "rejections"
 
