@@ -18,7 +18,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app import Services, services
 from app.addresses import allowed, client_address
 from app.auth import SIGNATURE_HEADER, webhook_authenticated
-from app.queue import enqueue_alert
 from trading.alerts import BodyInvalid, DecodedBody, decode_body, validate_alert
 from trading.alerts.redact import contains_secret, scrub, scrub_raw_text, scrub_text
 from trading.errors import AlertInvalid, TemporaryError
@@ -103,7 +102,8 @@ def tradingview() -> tuple[Response, int]:
         conflict = Refused(409, {"alert_id": [message]}, raw=raw, decoded=decoded)
         return _reject(svc, conflict, source, alert_id=claim.alert_id)
     if claim.status == AlertStatus.ACCEPTED:
-        enqueue_alert(settings, claim.key, claim.expires_at)
+        # Durable already; the workers are told after the answer, from another thread.
+        svc.publisher.publish_soon(claim.key, claim.expires_at)
         log.info("alert %s accepted from %s", claim.alert_id, source)
         return jsonify({"status": "queued", "alert_id": claim.alert_id}), 202
     return jsonify(

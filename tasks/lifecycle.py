@@ -16,7 +16,9 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from config.redis_durability import warn_at_start
 from config.settings import get_settings
+from tasks.relay import AcceptedRelay
 
+_relays: list[AcceptedRelay] = []
 HEARTBEAT_PREFIX = "tvbridge:heartbeat:worker:"
 HEARTBEAT_EVERY_SECONDS = 5.0
 HEARTBEAT_TTL_SECONDS = 20
@@ -56,6 +58,14 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     threading.Thread(target=_beat, args=(name,), name="heartbeat", daemon=True).start()
 
 
+@worker_ready.connect
+def _start_relay(sender: Any = None, **_: Any) -> None:
+    # The main process is idle while its pool works: it relays the web's accepted alerts.
+    _relays.append(AcceptedRelay(get_settings().redis_url, sender.app).start())
+
+
 @worker_shutdown.connect
 def _stop_heartbeat(**_: Any) -> None:
     _stop.set()
+    for relay in _relays:
+        relay.stop()

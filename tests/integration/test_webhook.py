@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from typing import Any
 
@@ -17,7 +18,9 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+import app.queue as app_queue
 from app import create_app, services
+from config.handoff import ACCEPTED_LIST
 from config.settings import Settings
 from tests.support import SECRET, TOKEN
 from trading.ledger.models import InboxRecord, OrderRecord, PlanRecord, RejectionRecord
@@ -38,7 +41,8 @@ def counts(app: Flask) -> tuple[int, int, int]:
 
 
 def queued(settings: Settings) -> int:
-    return int(redis.Redis.from_url(settings.redis_url).llen("alerts"))
+    """Alerts handed over to the workers' relay."""
+    return int(redis.Redis.from_url(settings.redis_url).llen(ACCEPTED_LIST))
 
 
 def post(client: FlaskClient, body: Any, **kwargs: Any) -> Any:
@@ -61,6 +65,7 @@ def test_seed_alert_is_recorded_and_enqueued(
     assert response.status_code == 202
     assert response.json == {"status": "queued", "alert_id": "seed-1"}
     assert counts(app)[0] == 1
+    assert services(app).publisher.wait_idle()
     assert queued(settings) == before + 1
     with services(app).inbox.read() as session:
         stored = session.scalars(select(InboxRecord)).one()
@@ -263,3 +268,29 @@ def test_odd_secrets_and_ids_are_refused_not_crashed(client: FlaskClient) -> Non
     headers = {"Authorization": f"Bearer {TOKEN}"}
     for order_id in ("9" * 30, "\u00b2", "nope"):
         assert client.post(f"/api/orders/{order_id}/cancel", headers=headers).status_code == 404
+
+
+def test_the_answer_does_not_wait_for_publishing(
+    client: FlaskClient, app: Flask, settings: Settings
+) -> None:
+    """The handoff is a nudge after the answer: a stuck handoff holds no webhook."""
+    gate = threading.Event()
+    real = app_queue.hand_over
+
+    def stuck(*args: Any, **kwargs: Any) -> bool:
+        gate.wait(10)
+        return real(*args, **kwargs)
+
+    app_queue.hand_over = stuck  # type: ignore[assignment]
+    try:
+        before = queued(settings)
+        for number in range(3):
+            answer = post(client, {**SEED, "alert_id": f"unpublished-{number}"})
+            assert answer.status_code == 202
+        assert counts(app)[0] == 3
+        assert queued(settings) == before  # nothing handed over yet: the answers came first
+    finally:
+        gate.set()
+        app_queue.hand_over = real  # type: ignore[assignment]
+    assert services(app).publisher.wait_idle()
+    assert queued(settings) == before + 3

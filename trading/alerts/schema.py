@@ -313,11 +313,15 @@ def _value_problem(value: Any) -> str | None:
     return None
 
 
+# Built once: loading keeps no state on the schema, and building it costs more than a load.
+_SCHEMA = AlertSchema()
+
+
 def validate_alert(raw: Mapping[str, Any]) -> Alert:
     """Validate decoded fields into an Alert or raise AlertInvalid with every problem."""
     canonical, errors = resolve_aliases(raw)
     try:
-        alert: Alert = AlertSchema().load(canonical)
+        alert: Alert = _SCHEMA.load(canonical)
     except ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {"_": error.messages}
         for field_name, problems in messages.items():
