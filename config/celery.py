@@ -10,6 +10,7 @@ PROCESS_ALERT = "tvbridge.process_alert"
 SWEEP = "tvbridge.sweep"
 NOOP = "tvbridge.noop"
 PRUNE = "tvbridge.prune"
+SYNC_ORDERS = "tvbridge.sync_orders"
 ALERTS_QUEUE = "alerts"
 
 # Far above any alert's maximum age, so Redis never redelivers a task that is merely slow.
@@ -49,6 +50,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "beat_schedule": {
             "sweep": {"task": SWEEP, "schedule": settings.sweep_interval_seconds},
             "prune": {"task": PRUNE, "schedule": 3600.0},
+            "sync-orders": {"task": SYNC_ORDERS, "schedule": settings.order_sync_interval_seconds},
         },
         "timezone": "UTC",
         "enable_utc": True,

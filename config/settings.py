@@ -182,6 +182,12 @@ class Settings(BaseSettings):
     stuck_after_seconds: float = Field(
         30.0, gt=0, description="A started alert untouched this long is resumed by the sweeper."
     )
+    order_sync_interval_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often resting orders at a broker that does not push updates "
+        "(OANDA) are looked up.",
+    )
     retention_days: int = Field(30, ge=1, description="Ledger rows older than this are pruned.")
     auth_failures_per_minute: int = Field(
         20,

@@ -7,13 +7,22 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from config.celery import NOOP, PROCESS_ALERT, PRUNE, SWEEP, VISIBILITY_TIMEOUT_SECONDS
+from config.celery import (
+    NOOP,
+    PROCESS_ALERT,
+    PRUNE,
+    SWEEP,
+    SYNC_ORDERS,
+    VISIBILITY_TIMEOUT_SECONDS,
+)
 from config.settings import get_settings
 from tasks.celery_app import app
+from trading.brokers.port import Broker
 from trading.brokers.registry import make_broker
 from trading.errors import OperationalError
 from trading.ledger.db import get_database
 from trading.ledger.prune import prune
+from trading.order_sync import sync_working_orders
 from trading.processing import AlertProcessor
 from trading.sweeper import sweep
 
@@ -41,11 +50,16 @@ def check_delay(countdown: float | None) -> None:
 
 
 @lru_cache(maxsize=1)
+def _broker() -> Broker:
+    return make_broker(get_settings())
+
+
+@lru_cache(maxsize=1)
 def _processor() -> AlertProcessor:
     settings = get_settings()
     return AlertProcessor(
         get_database(settings.database_url),
-        make_broker(settings),
+        _broker(),
         inbox=get_database(settings.inbox_url),
         stuck_after=timedelta(seconds=settings.stuck_after_seconds),
     )
@@ -123,6 +137,13 @@ def prune_ledger() -> dict[str, int]:
         "rejections": report.rejections,
         "receipts": report.receipts,
     }
+
+
+@app.task(name=SYNC_ORDERS, acks_late=False, ignore_result=True)
+def sync_orders() -> dict[str, int]:
+    """Resting orders at a broker that does not push updates (OANDA): look them up."""
+    report = sync_working_orders(get_database(get_settings().database_url), _broker())
+    return {"looked_up": report.looked_up, "updated": report.updated, "failed": report.failed}
 
 
 @app.task(name=NOOP, acks_late=True, ignore_result=True)

@@ -74,6 +74,13 @@ class OandaStandIn(RecordingServer):
     def order_posts(self) -> list[Recorded]:
         return self.requests_to("POST", r"/orders$")
 
+    def fill_resting(self, client_id: str, price: str) -> None:
+        """The market reaches a resting order: it fills at ``price``, as OANDA would."""
+        order = self._find("@" + client_id)
+        assert order is not None and order["state"] == "PENDING", order
+        self.prices[order["instrument"]] = Decimal(price)
+        self._execute(order, Decimal(price), "orderFillTransaction", "orderCancelTransaction")
+
     def handle(
         self, method: str, path: str, body: dict[str, Any] | None, auth: str | None
     ) -> Answer:

@@ -47,6 +47,8 @@ class OandaBroker:
         fractional_quantities=True,
         short_selling=True,
         asset_classes=frozenset({"CASH", "CFD", "CRYPTO"}),
+        # REST only: fills of resting orders are found by looking them up.
+        pushes_order_updates=False,
     )
 
     def __init__(

@@ -127,6 +127,9 @@ class Capabilities:
     fractional_quantities: bool
     short_selling: bool
     asset_classes: frozenset[str]
+    # False where nothing tells us when a resting order fills later: it is then looked up
+    # on a schedule (trading.order_sync).
+    pushes_order_updates: bool = True
 
 
 class Broker(Protocol):
