@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trading.ledger.models import AlertRecord, AlertStatus
+from trading.ledger.public_ids import current_for
 
 
 def find_alert(session: Session, alert_id: str) -> AlertRecord | None:
@@ -17,17 +18,7 @@ def find_alert(session: Session, alert_id: str) -> AlertRecord | None:
     the lookup for a key, and for alerts whose receipt is gone.
     """
     # A claim recorded before the inbox held the claims names the current alert.
-    record = session.scalar(select(AlertRecord).where(AlertRecord.dedup_key == alert_id))
-    if record is None:
-        record = session.scalar(select(AlertRecord).where(AlertRecord.key == alert_id))
-    if record is None:
-        record = session.scalar(
-            select(AlertRecord)
-            .where(AlertRecord.alert_id == alert_id)
-            .order_by(AlertRecord.id.desc())
-            .limit(1)
-        )
-    return record
+    return current_for(session, AlertRecord, alert_id)
 
 
 def alert_state(session: Session, key: str) -> tuple[str, str | None] | None:

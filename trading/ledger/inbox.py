@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from trading.errors import TemporaryError
 from trading.ledger.db import Database
 from trading.ledger.models import AlertRecord, AlertStatus, InboxRecord, RejectionRecord
+from trading.ledger.public_ids import current_for
 
 ClaimOutcome = Literal["accepted", "duplicate", "conflict"]
 
@@ -141,17 +142,7 @@ def receipt(inbox: Database, key: str) -> InboxRecord | None:
 def find_receipt(session: Session, alert_id: str) -> InboxRecord | None:
     """The current receipt for a public alert id or key: the one holding the claim, else
     the one with that key, else the newest with that alert id."""
-    found = session.scalar(select(InboxRecord).where(InboxRecord.dedup_key == alert_id))
-    if found is None:
-        found = session.scalar(select(InboxRecord).where(InboxRecord.key == alert_id))
-    if found is None:
-        found = session.scalar(
-            select(InboxRecord)
-            .where(InboxRecord.alert_id == alert_id)
-            .order_by(InboxRecord.id.desc())
-            .limit(1)
-        )
-    return found
+    return current_for(session, InboxRecord, alert_id)
 
 
 def ledger_copy(found: InboxRecord, *, now: datetime) -> AlertRecord:

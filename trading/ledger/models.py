@@ -42,16 +42,9 @@ class OrderStatus:
     FINAL = frozenset({FILLED, CANCELLED, REJECTED, EXPIRED})
 
 
-class AlertRecord(Base):
-    __tablename__ = "alerts"
+class ReceiptColumns:
+    """The alert as it arrived: the inbox's receipt, copied as is into the ledger's row."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # The alert's identity for ever: task id and stem of its order references.
-    key: Mapped[str] = mapped_column(String(200), unique=True)
-    # Deduplication is the inbox's; copies taken from it leave this NULL. Rows recorded
-    # before the inbox existed may still hold a claim until it is released.
-    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    alert_id: Mapped[str] = mapped_column(String(200), index=True)
     key_kind: Mapped[str] = mapped_column(String(10))  # explicit | derived
     body_digest: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)  # JSON, secret removed
@@ -64,6 +57,18 @@ class AlertRecord(Base):
     alert_time: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     dedup_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertRecord(ReceiptColumns, Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The alert's identity for ever: task id and stem of its order references.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    # Deduplication is the inbox's; copies taken from it leave this NULL. Rows recorded
+    # before the inbox existed may still hold a claim until it is released.
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    alert_id: Mapped[str] = mapped_column(String(200), index=True)
     status: Mapped[str] = mapped_column(String(20), default=AlertStatus.ACCEPTED)
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -80,7 +85,7 @@ class AlertRecord(Base):
     __table_args__ = (Index("ix_alerts_status_received", "status", "received_at"),)
 
 
-class InboxRecord(Base):
+class InboxRecord(ReceiptColumns, Base):
     """The webhook's receipt of an accepted alert, written before the 202 and never changed
     but for its deduplication claim and the hand-over mark.
 
@@ -97,18 +102,6 @@ class InboxRecord(Base):
     # The claim that deduplicates repeats; released (NULL) once the window has passed.
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     alert_id: Mapped[str] = mapped_column(String(200), index=True)
-    key_kind: Mapped[str] = mapped_column(String(10))
-    body_digest: Mapped[str] = mapped_column(String(64))
-    body: Mapped[str] = mapped_column(Text)
-    body_format: Mapped[str] = mapped_column(String(20))
-    parsed: Mapped[str] = mapped_column(Text)
-    source_address: Mapped[str] = mapped_column(String(64))
-    symbol: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(10))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    alert_time: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    dedup_until: Mapped[datetime] = mapped_column(UTCDateTime)
     # On arrival: accepted, or expired (too old to trade, never handed over).
     status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
