@@ -228,6 +228,15 @@ def _future(root: FutureRoot, year: int, month: int, last: dt.date) -> Instrumen
     )
 
 
+# Exchange names IB has retired (GLOBEX became CME): IB no longer finds anything on them, so a
+# bridge still sending them must fail here as it would against IB, not quietly work.
+RETIRED_EXCHANGES = frozenset({"GLOBEX"})
+
+
+def names_retired_exchange(request: dict[str, str]) -> bool:
+    return request.get("exchange", "").strip().upper() in RETIRED_EXCHANGES
+
+
 class Catalogue:
     """Looks instruments up the way IB's contract search does."""
 
@@ -270,6 +279,8 @@ class Catalogue:
 
     def search(self, request: dict[str, str]) -> list[Instrument]:
         """Every instrument matching the request's filled-in fields."""
+        if names_retired_exchange(request):
+            return []
         con_id = int(float(request.get("conId") or 0))
         sec_type = request.get("secType", "").upper()
         if sec_type == "CONTFUT":

@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ibsim import codes
 from ibsim.accounts import Ledger, commission_for
-from ibsim.catalogue import Catalogue, Instrument
+from ibsim.catalogue import Catalogue, Instrument, names_retired_exchange
 from ibsim.matching import fill_price, oca_siblings, update_trailing_stop
 from ibsim.model import (
     CANCELLED,
@@ -23,15 +24,11 @@ from ibsim.model import (
     apply_ticket,
     quantity_text,
 )
-from ibsim.order_checks import order_problem
+from ibsim.order_checks import as_modification, order_problem
 from ibsim.place_order import OrderTicket
 
 STOP_TYPES = frozenset({"STP", "STP LMT", "TRAIL"})
 EPSILON = 1e-9
-INSUFFICIENT_FUNDS = (
-    "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION "
-    "YOUR EQUITY WITH LOAN VALUE MUST EXCEED THE INITIAL MARGIN"
-)
 
 
 @dataclass
@@ -88,9 +85,9 @@ class Engine:
         return None
 
     def resolve(self, contract: dict[str, str]) -> Instrument | None:
-        """The tradable instrument an order's contract names (a CONTFUT trades its front month)."""
+        """The instrument a contract names (a CONTFUT resolves to its front month)."""
         con_id = int(float(contract.get("conId") or 0))
-        if con_id:
+        if con_id and not names_retired_exchange(contract):
             found = self.catalogue.by_con_id(con_id)
             if found is not None and contract.get("secType", "") not in ("", "CONTFUT"):
                 return found if found.sec_type == contract["secType"] else None
@@ -136,7 +133,7 @@ class Engine:
             self._modify(existing, ticket)
             return
         if ticket.order_id <= self.highest_order_id.get(client_id, 0):
-            self.error(client_id, ticket.order_id, 103, "Duplicate order id")
+            self.error(client_id, ticket.order_id, codes.DUPLICATE_ORDER_ID, "Duplicate order id")
             return
         self.highest_order_id[client_id] = ticket.order_id
         instrument = self.resolve(ticket.contract)
@@ -144,13 +141,13 @@ class Engine:
             self.error(
                 client_id,
                 ticket.order_id,
-                200,
-                "No security definition has been found for the request",
+                codes.NO_SECURITY_DEFINITION,
+                codes.NO_SECURITY_DEFINITION_TEXT,
             )
             return
-        problem = order_problem(ticket, instrument, self.account_names)
-        if problem:
-            self.error(client_id, ticket.order_id, 201, f"Order rejected - reason:{problem}")
+        refusal = order_problem(ticket, instrument, self.account_names)
+        if refusal:
+            self.error(client_id, ticket.order_id, refusal.code, refusal.text)
             return
         order = self.new_order(client_id, ticket, instrument)
         price = order.limit_price or self.price(instrument.con_id)
@@ -159,7 +156,7 @@ class Engine:
             order.quantity = round((ticket.number("cashQty") or 0.0) / price, 8)
         signed = order.quantity if order.is_buy else -order.quantity
         if not self.ledger.can_afford(self.accounts[order.account], instrument, signed, price):
-            self.error(client_id, ticket.order_id, 201, INSUFFICIENT_FUNDS)
+            self.error(client_id, ticket.order_id, codes.ORDER_REJECTED, codes.INSUFFICIENT_FUNDS)
             return
         self.orders[order.perm_id] = order
         self.live[order.perm_id] = order
@@ -235,15 +232,15 @@ class Engine:
                 and ticket.text("action").upper() == order.action
             )
             if order.status == FILLED and same_order:
-                self.error(order.client_id, order.order_id, 104, "Cannot modify a filled order")
+                code, text = codes.CANNOT_MODIFY_FILLED, "Cannot modify a filled order"
             else:
-                self.error(order.client_id, order.order_id, 103, "Duplicate order id")
+                code, text = codes.DUPLICATE_ORDER_ID, "Duplicate order id"
+            self.error(order.client_id, order.order_id, code, text)
             return
-        problem = order_problem(ticket, order.instrument, self.account_names)
-        if problem:
-            # 321, not 201: the order stays live, and clients treat 321 as a warning.
-            cause = f"Error validating request.-'bW' : cause - {problem}"
-            self.error(order.client_id, order.order_id, 321, cause)
+        refusal = order_problem(ticket, order.instrument, self.account_names)
+        if refusal:
+            code, text = as_modification(refusal)
+            self.error(order.client_id, order.order_id, code, text)
             return
         stop_before = (order.order_type, order.stop_price, order.trailing_percent)
         apply_ticket(order, ticket)
@@ -262,15 +259,16 @@ class Engine:
 
     def cancel_order(self, client_id: int, order_id: int) -> None:
         order = self.order_for(client_id, order_id)
-        if order is None or order.finished:
+        if order is None:
             self.error(
-                client_id,
-                order_id,
-                10147,
-                f"OrderId {order_id} that needs to be cancelled is not found.",
+                client_id, order_id, codes.CANCEL_UNKNOWN_ORDER, codes.cancel_unknown_text(order_id)
             )
-            return
-        self._cancel(order)
+        elif order.finished:
+            # IB knows a finished order and says which state stops the cancel.
+            text = codes.cancel_finished_text(order_id, order.status)
+            self.error(client_id, order_id, codes.CANCEL_FINISHED_ORDER, text)
+        else:
+            self._cancel(order)
 
     def global_cancel(self) -> None:
         for order in list(self.live.values()):
@@ -285,7 +283,8 @@ class Engine:
         order.completed_reason = reason or "Cancelled"
         self._order_changed(order)
         if notify_error:
-            self.error(order.client_id, order.order_id, 202, f"Order Canceled - reason:{reason}")
+            text = f"Order Canceled - reason:{reason}"
+            self.error(order.client_id, order.order_id, codes.ORDER_CANCELLED, text)
         for child in self._children(order):
             self._cancel(child, notify_error, reason)
 

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 LIVE_TICKS = {"bid": 1, "ask": 2, "last": 4, "close": 9, "volume": 8, "last_time": 45}
 DELAYED_TICKS = {"bid": 66, "ask": 67, "last": 68, "close": 75, "volume": 74, "last_time": 88}
 ACCOUNT_PUSH_DELAY = 0.005
+# IDEALPRO forex is quoted, not traded on a tape: IB sends bid and ask but no last, last size,
+# volume or last time, so a client that prices forex from ``last`` sees nothing, as with IB.
+QUOTE_ONLY_SEC_TYPES = frozenset({"CASH"})
 
 
 def send_order(session: Session, order: SimOrder, with_open_order: bool) -> None:
@@ -206,7 +209,9 @@ def send_ticks(session: Session, req_id: int, con_id: int) -> None:
     size = 100.0 if instrument.sec_type == "STK" else 1.0
     session.send(encode.tick_price(req_id, ticks["bid"], round(price - half_spread, 10), size))
     session.send(encode.tick_price(req_id, ticks["ask"], round(price + half_spread, 10), size))
-    session.send(encode.tick_price(req_id, ticks["last"], price, size))
-    session.send(encode.tick_size(req_id, ticks["volume"], 1000.0))
+    if instrument.sec_type not in QUOTE_ONLY_SEC_TYPES:
+        session.send(encode.tick_price(req_id, ticks["last"], price, size))
+        session.send(encode.tick_size(req_id, ticks["volume"], 1000.0))
     session.send(encode.tick_price(req_id, ticks["close"], instrument.default_price, 0.0))
-    session.send(encode.tick_string(req_id, ticks["last_time"], str(int(engine.clock()))))
+    if instrument.sec_type not in QUOTE_ONLY_SEC_TYPES:
+        session.send(encode.tick_string(req_id, ticks["last_time"], str(int(engine.clock()))))

@@ -27,9 +27,9 @@ def answer_what_if(session: Session, client_id: int, ticket: OrderTicket) -> Non
     if instrument is None:
         session.error(ticket.order_id, 200, error_text(200))
         return
-    problem = order_problem(ticket, instrument, engine.account_names)
-    if problem:
-        session.error(ticket.order_id, 201, f"Order rejected - reason:{problem}")
+    refusal = order_problem(ticket, instrument, engine.account_names)
+    if refusal:
+        session.error(ticket.order_id, refusal.code, refusal.text)
         return
     order = engine.new_order(client_id, ticket, instrument, booked=False)
     account = engine.accounts[order.account]

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ibsim.session")
 
 START_API = 71
+# A client that has not sent a whole v100+ greeting by then is closed: an old-protocol client
+# would otherwise wait on an answer that never comes (IB's Gateway drops such clients too).
+HANDSHAKE_TIMEOUT = 3.0
 CONNECT_NOTICES = (2104, 2106, 2158)
 
 
@@ -56,6 +59,7 @@ class Session(asyncio.Protocol):
         self.sent_account_rows: dict[tuple[str, str, str, str], str] = {}
         self._outbox: deque[tuple[float, bytes]] = deque()
         self._drain_handle: asyncio.TimerHandle | None = None
+        self._handshake_handle: asyncio.TimerHandle | None = None
 
     # --- connection lifecycle ----------------------------------------------------------
 
@@ -65,12 +69,19 @@ class Session(asyncio.Protocol):
         self.peer = str(transport.get_extra_info("peername"))
         self.sim.connections.add(self)
         log.info("connection from %s", self.peer)
+        loop = asyncio.get_running_loop()
+        self._handshake_handle = loop.call_later(HANDSHAKE_TIMEOUT, self._handshake_overdue)
+
+    def _handshake_overdue(self) -> None:
+        if not self.reader.greeted:
+            log.warning("no API greeting from %s within %.0f s", self.peer, HANDSHAKE_TIMEOUT)
+            self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.sim.connections.discard(self)
         if self.client_id is not None and self.sim.clients.get(self.client_id) is self:
             del self.sim.clients[self.client_id]
-        for handle in (self._drain_handle, self.account_push_handle):
+        for handle in (self._drain_handle, self.account_push_handle, self._handshake_handle):
             if handle is not None:
                 handle.cancel()
         log.info("client %s (%s) disconnected", self.client_id, self.peer)
@@ -92,7 +103,9 @@ class Session(asyncio.Protocol):
                 self._on_message(fields)
         except ProtocolError as exc:
             log.warning("protocol error from %s: %s", self.peer, exc)
-            self.close(abort=True)
+            # Before the handshake a plain close (FIN) tells the client at once that it was
+            # refused; later, garbage framing means the stream cannot be trusted: reset it.
+            self.close(abort=self.reader.greeted)
 
     def _greet(self) -> bool:
         greeting = self.reader.read_greeting()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 UNSET_INTEGER = 2**31 - 1
 UNSET_DOUBLE = 1.7976931348623157e308
 
+API_PREFIX = b"API\0"
 MIN_SERVER_VERSION = 157
 MAX_SERVER_VERSION = 178
 DEFAULT_SERVER_VERSION = 157
@@ -102,10 +103,13 @@ class FrameReader:
         self._buffer.extend(data)
 
     def read_greeting(self) -> Greeting | None:
+        # Checked on the bytes so far, not only once four have arrived: a pre-v100 client sends
+        # a bare version such as ``63\0`` (three bytes) and then waits for an answer.
+        head = bytes(self._buffer[:4])
+        if head != API_PREFIX[: len(head)]:
+            raise ProtocolError("connection did not start with API\\0 (a pre-v100 client?)")
         if len(self._buffer) < 4:
             return None
-        if bytes(self._buffer[:4]) != b"API\0":
-            raise ProtocolError("connection did not start with API\\0")
         payload = self._take_frame(offset=4)
         if payload is None:
             return None

@@ -67,9 +67,9 @@ def test_market_data_snapshot(ib: IB, admin: Admin) -> None:
 def test_streaming_market_data_follows_prices(ib: IB, admin: Admin) -> None:
     [eur] = ib.qualifyContracts(Forex("EURUSD"))
     ticker = ib.reqMktData(eur)
-    wait_until(lambda: ticker.last == 1.085, ib=ib)
+    wait_until(lambda: ticker.bid == 1.08495, ib=ib)
     admin.post("/prices", {"symbol": "EURUSD", "price": 1.0875})
-    wait_until(lambda: ticker.last == 1.0875, ib=ib)
+    wait_until(lambda: ticker.ask == 1.08755, ib=ib)
     ib.cancelMktData(eur)
 
 

@@ -137,4 +137,4 @@ def test_engine_rejects_and_duplicate_ids() -> None:
     engine.place_order(1, _ticket(4, LimitOrder("BUY", 1, 190.0)))  # type: ignore[arg-type]
     engine.place_order(2, _ticket(4, LimitOrder("BUY", 1, 190.0)))  # type: ignore[arg-type]
     engine.cancel_order(2, 99)
-    assert errors == [(5, 201), (4, 103), (99, 10147)]
+    assert errors == [(5, 110), (4, 103), (99, 10147)]
