@@ -12,7 +12,7 @@ from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 
 from app.addresses import Network
-from app.queue import BackgroundPublisher
+from app.queue import BackgroundHandoff
 from app.ratelimit import FailedAuthLimiter
 from config.logging import configure_logging
 from config.settings import ConfigError, Settings, get_settings
@@ -32,7 +32,7 @@ class Services:
     allowed_networks: list[Network]
     proxy_networks: list[Network]
     auth_limiter: FailedAuthLimiter
-    publisher: BackgroundPublisher
+    handoff: BackgroundHandoff
 
 
 class _JSON(DefaultJSONProvider):
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         auth_limiter=FailedAuthLimiter(
             settings.redis_url, settings.auth_failures_per_minute, allowed
         ),
-        publisher=BackgroundPublisher(settings),
+        handoff=BackgroundHandoff(settings),
     )
 
     from app.api import api

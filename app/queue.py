@@ -6,8 +6,6 @@ alert from an in-memory queue and pushes it onto a Redis list with short socket 
 and no retry (``config.handoff``); a relay in the workers turns it into the Celery message.
 Whatever is not handed over (Redis down, the queue full, the process stopped before it got
 there) is enqueued by the sweeper after its grace period.
-
-``_publisher`` is a Celery client with the same short timeouts, for the benchmark's floor.
 """
 
 from __future__ import annotations
@@ -16,12 +14,9 @@ import logging
 import queue
 import threading
 from datetime import datetime
-from functools import lru_cache
 
 import redis
-from celery import Celery
 
-from config.celery import celery_config
 from config.handoff import ACCEPTED_LIST, AcceptedAlert
 from config.settings import Settings
 
@@ -29,26 +24,6 @@ log = logging.getLogger(__name__)
 
 # Far above any burst TradingView sends; past it the sweeper takes over.
 PENDING_LIMIT = 10_000
-
-
-@lru_cache(maxsize=4)
-def _publisher(redis_url: str, settings: Settings) -> Celery:
-    client = Celery("tvbridge-web")
-    config = celery_config(settings)
-    # Tighter than the workers': a slow Redis must not back up the publisher for long.
-    config["broker_transport_options"] = {
-        **config["broker_transport_options"],
-        "socket_timeout": 0.3,
-        "socket_connect_timeout": 0.3,
-        # kombu would otherwise sleep and retry connecting for seconds.
-        "max_retries": 0,
-        "interval_start": 0,
-        "connect_retries_timeout": 0.3,
-    }
-    config["broker_connection_retry"] = False
-    config["broker_connection_max_retries"] = 0
-    client.config_from_object(config)
-    return client
 
 
 def hand_over(client: redis.Redis, key: str, expires_at: datetime) -> bool:
@@ -62,7 +37,7 @@ def hand_over(client: redis.Redis, key: str, expires_at: datetime) -> bool:
     return True
 
 
-class BackgroundPublisher:
+class BackgroundHandoff:
     """Hands accepted alerts over from a thread of its own, in the order they came."""
 
     def __init__(self, settings: Settings) -> None:
@@ -73,7 +48,7 @@ class BackgroundPublisher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def publish_soon(self, key: str, expires_at: datetime) -> None:
+    def hand_over_soon(self, key: str, expires_at: datetime) -> None:
         self._ensure_running()
         try:
             self._pending.put_nowait((key, expires_at))
@@ -97,9 +72,7 @@ class BackgroundPublisher:
             return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="alert-publisher", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="alert-handoff", daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:

@@ -60,7 +60,7 @@ def tradingview() -> tuple[Response, int]:
         _check_source(svc, source)
         decoded = _authenticate(svc, source, raw)
         alert = validate_alert(decoded.fields)
-        _check_secret_not_in_alert_id(alert.alert_id, _secret(svc))
+        _check_secret_not_in_alert_id(alert.alert_id, settings.webhook_secret())
         check_replay_window(
             alert, now=received_at, window=timedelta(seconds=settings.replay_window_seconds)
         )
@@ -78,10 +78,10 @@ def tradingview() -> tuple[Response, int]:
             source_address=source,
             received_at=received_at,
             policy=_policy(svc),
-            secret=_secret(svc),
+            secret=settings.webhook_secret(),
         )
     except TemporaryError as error:
-        problem = scrub_text(str(error), _secret(svc))
+        problem = scrub_text(str(error), settings.webhook_secret())
         log.error("alert could not be recorded: %s", problem)
         return jsonify({"status": "unavailable", "errors": {"ledger": [problem]}}), 503
 
@@ -103,7 +103,7 @@ def tradingview() -> tuple[Response, int]:
         return _reject(svc, conflict, source, alert_id=claim.alert_id)
     if claim.status == AlertStatus.ACCEPTED:
         # Durable already; the workers are told after the answer, from another thread.
-        svc.publisher.publish_soon(claim.key, claim.expires_at)
+        svc.handoff.hand_over_soon(claim.key, claim.expires_at)
         log.info("alert %s accepted from %s", claim.alert_id, source)
         return jsonify({"status": "queued", "alert_id": claim.alert_id}), 202
     return jsonify(
@@ -143,7 +143,7 @@ def _authenticate(svc: Services, source: str, raw: bytes) -> DecodedBody:
         decode_error = error
     body_secret = decoded.secret if decoded else decode_error.secret if decode_error else None
     if not webhook_authenticated(
-        secret=_secret(svc) or "",
+        secret=svc.settings.webhook_secret() or "",
         raw_body=raw,
         body_secret=body_secret,
         query_secret=request.args.get("secret"),
@@ -165,11 +165,6 @@ def _authenticate(svc: Services, source: str, raw: bytes) -> DecodedBody:
         errors = decode_error.errors if decode_error else {"body": ["could not be read"]}
         raise Refused(400, errors, raw=raw)
     return decoded
-
-
-def _secret(svc: Services) -> str | None:
-    secret = svc.settings.tradingview_webhook_secret
-    return secret.get_secret_value() if secret is not None else None
 
 
 def _check_secret_not_in_alert_id(alert_id: str | None, secret: str | None) -> None:
@@ -207,8 +202,9 @@ def _policy(svc: Services) -> IngestPolicy:
 def _reject(
     svc: Services, refused: Refused, source: str, *, alert_id: str | None = None
 ) -> tuple[Response, int]:
+    secret = svc.settings.webhook_secret()
     # Error messages quote what was sent, which may be the secret in the wrong field.
-    errors: dict[str, list[str]] = scrub(refused.errors, _secret(svc), pairs=False)
+    errors: dict[str, list[str]] = scrub(refused.errors, secret, pairs=False)
     reason = "; ".join(f"{field} {' '.join(problems)}" for field, problems in errors.items())
     log.info("webhook %d from %s: %s", refused.status, source, reason)
     if not refused.quiet:
@@ -219,10 +215,10 @@ def _reject(
                 status_code=refused.status,
                 reason=reason,
                 source=source,
-                excerpt=_excerpt(refused.raw, refused.decoded, _secret(svc)),
+                excerpt=_excerpt(refused.raw, refused.decoded, secret),
             )
         except TemporaryError as error:
-            log.warning("rejection not recorded: %s", scrub_text(str(error), _secret(svc)))
+            log.warning("rejection not recorded: %s", scrub_text(str(error), secret))
     body: dict[str, object] = {"errors": errors}
     if alert_id is not None:
         body = {"status": "conflict", "alert_id": alert_id, **body}

@@ -10,15 +10,17 @@ from __future__ import annotations
 import os
 
 import redis
+from celery import Celery
 from flask import Flask, Response, request
 
-from app.queue import _publisher
-from config.celery import NOOP
+from config.celery import NOOP, celery_config
 from config.settings import get_settings
 
 app = Flask(__name__)
 _settings = get_settings()
 _redis = redis.Redis.from_url(_settings.redis_url)
+_celery = Celery("bench-floor")
+_celery.config_from_object(celery_config(_settings))
 
 
 @app.post("/floor")
@@ -30,7 +32,7 @@ def floor() -> tuple[str, int]:
 @app.post("/floor/task")
 def floor_task() -> tuple[str, int]:
     marker = request.args["marker"]
-    _publisher(_settings.redis_url, _settings).send_task(NOOP, args=[marker], retry=False)
+    _celery.send_task(NOOP, args=[marker], retry=False)
     return '{"status":"queued"}', 202
 
 

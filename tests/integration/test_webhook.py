@@ -65,7 +65,7 @@ def test_seed_alert_is_recorded_and_enqueued(
     assert response.status_code == 202
     assert response.json == {"status": "queued", "alert_id": "seed-1"}
     assert counts(app)[0] == 1
-    assert services(app).publisher.wait_idle()
+    assert services(app).handoff.wait_idle()
     assert queued(settings) == before + 1
     with services(app).inbox.read() as session:
         stored = session.scalars(select(InboxRecord)).one()
@@ -292,5 +292,5 @@ def test_the_answer_does_not_wait_for_publishing(
     finally:
         gate.set()
         app_queue.hand_over = real  # type: ignore[assignment]
-    assert services(app).publisher.wait_idle()
+    assert services(app).handoff.wait_idle()
     assert queued(settings) == before + 3
