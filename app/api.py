@@ -31,11 +31,6 @@ def _error(status: int, field: str, message: str) -> tuple[Response, int]:
     return jsonify({"errors": {field: [message]}}), status
 
 
-def _webhook_secret() -> str | None:
-    secret = services(current_app).settings.tradingview_webhook_secret
-    return secret.get_secret_value() if secret is not None else None
-
-
 def _limit(default: int = 100, most: int = 1000) -> int:
     try:
         return max(1, min(most, int(request.args.get("limit", default))))
@@ -95,7 +90,7 @@ def alert(alert_id: str) -> Response | tuple[Response, int]:
         else:
             return _error(404, "alert_id", f"no alert {alert_id!r}")
         # Rows stored before bodies were masked at the door are masked on the way out.
-        view["body"] = scrub(view["body"], _webhook_secret())
+        view["body"] = scrub(view["body"], svc.settings.webhook_secret())
         return jsonify(view)
 
 
@@ -133,7 +128,7 @@ def rejections() -> Response:
     svc = services(current_app)
     with svc.inbox.read() as session:
         rows = recent_rejections(session, _limit())
-        secret = _webhook_secret()
+        secret = svc.settings.webhook_secret()
         return jsonify(
             {
                 "rejections": [

@@ -59,6 +59,24 @@ def _stored_body(text: str) -> dict[str, Any]:
         return {"body": None, "body_error": "the stored body is nested too deeply to show"}
 
 
+def _arrival_view(row: AlertRecord | InboxRecord) -> dict[str, Any]:
+    """What both views show of the alert as it arrived."""
+    return {
+        "alert_id": row.alert_id,
+        "key": row.key,
+        "status": row.status,
+        "reason": row.reason,
+        "symbol": row.symbol,
+        "action": row.action,
+        "format": row.body_format,
+        **_stored_body(row.body),
+        "source_address": row.source_address,
+        "received_at": _time(row.received_at),
+        "alert_time": _time(row.alert_time),
+        "expires_at": _time(row.expires_at),
+    }
+
+
 def alert_view(alert: AlertRecord) -> dict[str, Any]:
     plan = None
     if alert.plan is not None:
@@ -68,18 +86,7 @@ def alert_view(alert: AlertRecord) -> dict[str, Any]:
             "created_at": _time(alert.plan.created_at),
         }
     return {
-        "alert_id": alert.alert_id,
-        "key": alert.key,
-        "status": alert.status,
-        "reason": alert.reason,
-        "symbol": alert.symbol,
-        "action": alert.action,
-        "format": alert.body_format,
-        **_stored_body(alert.body),
-        "source_address": alert.source_address,
-        "received_at": _time(alert.received_at),
-        "alert_time": _time(alert.alert_time),
-        "expires_at": _time(alert.expires_at),
+        **_arrival_view(alert),
         "started_at": _time(alert.started_at),
         "finished_at": _time(alert.finished_at),
         "attempts": alert.attempts,
@@ -93,18 +100,7 @@ def receipt_view(receipt: InboxRecord) -> dict[str, Any]:
     """An alert no worker has taken yet, in the same shape as one that has."""
     arrived_final = receipt.status != AlertStatus.ACCEPTED
     return {
-        "alert_id": receipt.alert_id,
-        "key": receipt.key,
-        "status": receipt.status,
-        "reason": receipt.reason,
-        "symbol": receipt.symbol,
-        "action": receipt.action,
-        "format": receipt.body_format,
-        **_stored_body(receipt.body),
-        "source_address": receipt.source_address,
-        "received_at": _time(receipt.received_at),
-        "alert_time": _time(receipt.alert_time),
-        "expires_at": _time(receipt.expires_at),
+        **_arrival_view(receipt),
         "started_at": None,
         "finished_at": _time(receipt.received_at) if arrived_final else None,
         "attempts": 0,

@@ -247,6 +247,11 @@ class Settings(BaseSettings):
     def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(item, strict=False) for item in _split(self.trusted_proxies)]
 
+    def webhook_secret(self) -> str | None:
+        """The webhook secret's value, to check and to mask wherever it may appear."""
+        secret = self.tradingview_webhook_secret
+        return secret.get_secret_value() if secret is not None else None
+
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log filter that keeps them out of every line."""
         secrets = (self.tradingview_webhook_secret, self.api_token, self.oanda_api_token)

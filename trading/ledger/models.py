@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -57,6 +58,10 @@ class ReceiptColumns:
     alert_time: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     dedup_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def receipt_fields(self) -> dict[str, Any]:
+        """These columns' values, to copy a receipt into the ledger (or back)."""
+        return {name: getattr(self, name) for name in ReceiptColumns.__annotations__}
 
 
 class AlertRecord(ReceiptColumns, Base):
