@@ -56,7 +56,7 @@ class BackgroundHandoff:
             log.warning("alert %s recorded; the handoff is backed up, the sweeper will", key)
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        """For tests and shutdown: True once everything queued here was handed over."""
+        """For tests: True once everything queued here was handed over."""
         done = threading.Event()
 
         def drained() -> None:
