@@ -101,7 +101,8 @@ def test_body_without_alert_id_dedups_by_digest(client: FlaskClient, app: Flask)
         (b"not an alert", {"query_string": {"secret": SECRET}}, 400, "body"),
         ({**SEED, "timestamp": int(time.time()) - 400}, {}, 400, "timestamp"),
         ({**SEED, "timestamp": int(time.time()) + 400}, {}, 400, "timestamp"),
-        ({**SEED, "take_profit": 200}, {}, 400, "take_profit"),
+        ({**SEED, "take_profit": 100}, {}, 400, "take_profit"),
+        ({**SEED, "leverage": 5}, {}, 400, "leverage"),
     ],
 )
 def test_bad_input_gets_its_status_and_changes_nothing(

@@ -72,9 +72,32 @@ def test_accepted_shapes(
     assert alert.quantity == (Decimal(quantity) if quantity else None)
 
 
-def test_strategy_sentence_keeps_the_new_position() -> None:
+def test_strategy_sentence_is_a_target_position() -> None:
     _, alert = parse(b"order sell @ 3 filled on NVDA. New strategy position is -3")
-    assert alert.position_after == Decimal(-3)
+    assert (alert.action, alert.quantity, alert.target_position) == ("sell", 3, -3)
+    assert alert.intent == "target"
+
+
+def test_recorded_position_after_is_still_read_as_the_target() -> None:
+    alert = validate_alert({"symbol": "NVDA", "action": "buy", "position_after": "2"})
+    assert alert.target_position == Decimal(2)
+
+
+@pytest.mark.parametrize(
+    ("raw", "price"),
+    [
+        (b'{"symbol":"AAPL","action":"buy"}', None),
+        (b'{"symbol":"AAPL","action":"buy","quantity":1,"price":"None"}', None),
+        (b'{"symbol":"AAPL","action":"buy","quantity":1,"price":"NaN"}', None),
+        (b'{"symbol":"AAPL","action":"buy","quantity":1,"price":""}', None),
+        (b'{"symbol":"AAPL","action":"buy","quantity":1,"price":null}', None),
+    ],
+)
+def test_no_quantity_and_empty_market_price_are_accepted(raw: bytes, price: None) -> None:
+    # No quantity: the worker applies the configured default size. A market order's price
+    # only describes the signal, so an empty placeholder there changes nothing.
+    _, alert = parse(raw)
+    assert alert.price is price and alert.intent == "add"
 
 
 @pytest.mark.parametrize(
@@ -84,11 +107,12 @@ def test_strategy_sentence_keeps_the_new_position() -> None:
         (b"\xff\xfe", "body", "UTF-8"),
         (b"symbol,action\nAAPL,buy", "body", "accepted formats"),
         (b'{"symbol": "AAPL",', "body", "does not parse"),
-        (b"[1, 2]", "body", "not an object"),
+        (b"[1, 2]", "body", "one alert per order"),
+        (b'[{"symbol":"AAPL","action":"buy"}]', "body", "batch"),
+        (b"42", "body", "not an object"),
         (b'{"action":"buy","quantity":1}', "symbol", "required"),
         (b'{"symbol":"AAPL","quantity":1}', "action", "required"),
         (b'{"symbol":"AAPL","action":"hold","quantity":1}', "action", "hold"),
-        (b'{"symbol":"AAPL","action":"buy"}', "quantity", "required"),
         (b'{"symbol":"AAPL","action":"buy","quantity":0}', "quantity", "greater than 0"),
         (b'{"symbol":"AAPL","action":"buy","quantity":-1}', "quantity", "greater than 0"),
         (b'{"symbol":"AAPL","action":"buy","quantity":"abc"}', "quantity", "number"),
@@ -100,11 +124,21 @@ def test_strategy_sentence_keeps_the_new_position() -> None:
             "quantity",
             "placeholder",
         ),
-        (b'{"symbol":"AAPL","action":"buy","quantity":1,"price":"None"}', "price", "no value"),
+        (
+            b'{"symbol":"AAPL","action":"buy","quantity":1,"order_type":"limit","price":"NaN"}',
+            "limit_price",
+            "required",
+        ),
+        (b'{"symbol":"AAPL","action":"buy","quantity":"None"}', "quantity", "no value"),
         (
             b'{"symbol":"AAPL","action":"buy","quantity":1,"order_type":"stop"}',
+            "stop_price",
+            "required",
+        ),
+        (
+            b'{"symbol":"AAPL","action":"buy","quantity":1,"order_type":"iceberg"}',
             "order_type",
-            "not supported yet",
+            "iceberg",
         ),
         (
             b'{"symbol":"AAPL","action":"buy","quantity":1,"order_type":"limit"}',
@@ -117,14 +151,14 @@ def test_strategy_sentence_keeps_the_new_position() -> None:
             "only goes with",
         ),
         (
-            b'{"symbol":"AAPL","action":"buy","quantity":1,"take_profit":160}',
+            b'{"symbol":"AAPL","action":"buy","quantity":1,"price":150,"take_profit":140}',
             "take_profit",
-            "not supported yet",
+            "above the entry price",
         ),
         (
             b'{"symbol":"AAPL","action":"buy","quantity":1,"stopLoss":{"price":140}}',
             "stopLoss",
-            "not supported yet",
+            "not understood",
         ),
         (
             b'{"symbol":"AAPL","ticker":"MSFT","action":"buy","quantity":1}',
@@ -202,3 +236,27 @@ def test_alert_round_trips_through_json() -> None:
     from trading.alerts.model import Alert
 
     assert Alert.from_json(alert.to_json()) == alert
+
+
+def test_bracketed_target_alert_round_trips_through_json() -> None:
+    alert = validate_alert(
+        {
+            "ticker": "AAPL",
+            "action": "buy",
+            "sentiment": "long",
+            "orderType": "stop_limit",
+            "stopPrice": "101",
+            "limitPrice": "101.5",
+            "quantityType": "risk_percent",
+            "quantity": "0.5",
+            "takeProfit": {"percent": "4"},
+            "stopLoss": {"type": "stop_limit", "stopPrice": "97", "limitPrice": "96.5"},
+            "timeInForce": "gtc",
+            "extendedHours": True,
+            "strategy": "Breakout",
+        }
+    )
+    from trading.alerts.model import Alert
+
+    assert Alert.from_json(alert.to_json()) == alert
+    assert (alert.target_side, alert.source_format) == ("buy", "traderspost")

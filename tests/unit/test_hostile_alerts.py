@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from trading.alerts import BodyInvalid, decode_body, validate_alert
+from trading.alerts.brackets import BRACKET_FIELDS
 from trading.alerts.guards import MAX_DEPTH, risk_field_problem
-from trading.alerts.schema import ALIASES
+from trading.alerts.spellings import ALIASES
 from trading.errors import AlertInvalid
 from trading.keys import order_reference
 
@@ -73,29 +74,22 @@ def test_byte_order_mark_with_blank_lines_parses(prefix: bytes) -> None:
 
 
 # --- item 7: protective fields under any common name -------------------------------------
+# Stops and targets under the names the parser reads become the alert's bracket (see
+# test_alert_formats.py); under any other name they are still refused, never ignored.
 
 RISK_NAMES = [
-    "tp",
-    "sl",
     "TP",
     "SL",
     "TakeProfit",
     "takeprofit",
-    "take_profit",
     "StopLoss",
     "stoploss",
-    "stop_loss",
     "stop",
-    "stop_price",
-    "stopPrice",
     "tp_percent",
     "sl_percent",
-    "take_profit_percent",
-    "stop_loss_percent",
     "trail_offset",
     "trailing",
     "trailing_stop",
-    "trail",
     "Leverage",
     "reduce_only",
     "reduceOnly",
@@ -103,18 +97,41 @@ RISK_NAMES = [
     "bracket",
     "margin",
     "tp_offset",
-    "dollar_tp",
-    "percentage_sl",
     "profit_offset",
     "Take-Profit",
     "tp1",
+    "take_profit_2",
+    "stop_loss_pips",
+    "margin_mode",
 ]
 
 
 @pytest.mark.parametrize("name", RISK_NAMES)
-def test_risk_field_is_refused_naming_it(name: str) -> None:
+def test_unknown_risk_field_is_refused_naming_it(name: str) -> None:
     errors = refused({**BASE, name: "5"})
-    assert name in errors and "not supported yet" in errors[name][0]
+    assert name in errors and "refused rather than ignored" in errors[name][0], errors
+
+
+@pytest.mark.parametrize("name", ["tp", "sl", "dollar_tp", "percentage_sl", "trail"])
+def test_pickmytrade_names_outside_a_pickmytrade_alert_are_refused(name: str) -> None:
+    # Without PickMyTrade's "data", "tp"/"sl" may be points or pips: guessing would misplace
+    # the stop.
+    errors = refused({**BASE, name: "5"})
+    assert name in errors and "PickMyTrade" in errors[name][0], errors
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("stop_price", "stop_price"),
+        ("stopPrice", "stop_price"),
+        ("trail_amount", "trail_amount"),
+        ("stop_loss_limit", "stop_loss_limit"),
+    ],
+)
+def test_a_read_field_that_does_not_fit_the_order_is_refused(name: str, field: str) -> None:
+    errors = refused({**BASE, name: "5"})
+    assert field in errors and "only goes with" in " ".join(errors[field]), errors
 
 
 @pytest.mark.parametrize("name", ["tp", "StopLoss", "trail_offset"])
@@ -122,14 +139,37 @@ def test_risk_field_inside_message_is_refused(name: str) -> None:
     assert name in refused({"message": json.dumps({**BASE, name: 1})})
 
 
-def test_nested_risk_object_is_refused_by_its_name() -> None:
-    errors = refused({**BASE, "takeProfit": {"limitPrice": 1}, "order": {"sl": 2}})
-    assert {"takeProfit", "order.sl"} <= errors.keys()
+def test_unknown_keys_inside_understood_objects_are_refused() -> None:
+    errors = refused({**BASE, "takeProfit": {"pnlAmount": 100}, "order": {"sl": 2}})
+    assert {"takeProfit", "order"} <= errors.keys(), errors
+    assert "pnlAmount" in errors["takeProfit"][0] and "'sl'" in errors["order"][0]
 
 
+@pytest.mark.parametrize("parent", ["extra", "comment", "data", "order"])
+def test_risk_field_inside_another_object_is_refused_by_its_path(parent: str) -> None:
+    # "comment" is read and ignored, "data" and "order" are other bridges' names: none of
+    # them makes a stop nested inside it harmless.
+    errors = refused({**BASE, parent: {"stop_loss": 5}})
+    assert f"{parent}.stop_loss" in errors or parent in errors, errors
+
+
+@pytest.mark.parametrize("name", ["leverage", "trail_offset", "reduce_only", "TakeProfit"])
 @pytest.mark.parametrize("value", [None, "", {}, []])
-def test_empty_risk_field_asks_for_nothing(value: object) -> None:
-    assert validate_alert({**BASE, "stop_loss": value}).symbol == "AAPL"
+def test_empty_unknown_risk_field_asks_for_nothing(name: str, value: object) -> None:
+    assert validate_alert({**BASE, name: value}).stop_loss is None
+
+
+@pytest.mark.parametrize("value", [None, "", "None", "NaN"])
+def test_empty_placeholder_in_a_read_stop_is_refused(value: object) -> None:
+    # The sender asked for a stop and TradingView rendered nothing: trading without it
+    # would leave the position unprotected.
+    errors = refused({**BASE, "stop_loss": value})
+    assert "no value" in errors["stop_loss"][0]
+
+
+def test_empty_traderspost_objects_ask_for_nothing() -> None:
+    alert = validate_alert({**BASE, "takeProfit": {}, "stopLoss": {}})
+    assert (alert.take_profit, alert.stop_loss) == (None, None)
 
 
 def test_zero_is_not_an_empty_stop() -> None:
@@ -137,7 +177,13 @@ def test_zero_is_not_an_empty_stop() -> None:
 
 
 def test_ordinary_field_names_are_not_risk_fields() -> None:
-    ordinary = [alias for names in ALIASES.values() for alias in names]
+    ordinary = [
+        alias
+        for field, names in ALIASES.items()
+        if field not in BRACKET_FIELDS
+        and field not in ("stop_price", "trail_amount", "trail_percent", "exit_stop_price")
+        for alias in names
+    ]
     ordinary += ["comment", "strategy", "interval", "message", "profit", "slippage", "http"]
     assert [name for name in ordinary if risk_field_problem(name)] == []
 

@@ -7,7 +7,11 @@ Accepted shapes:
 - a JSON object of fields;
 - a JSON object ``{"message": "<text>"}`` wrapping one of these shapes;
 - TradingView's default strategy sentence,
-  ``[<strategy>: ]order buy @ 3 filled on NVDA. New strategy position is 3``.
+  ``[<strategy>: ]order buy @ 3 filled on NVDA. New strategy position is 3``, whose last
+  number becomes ``position_size`` (the strategy's target position).
+
+A JSON array (a batch of orders) is refused: applying some orders of a batch and not others
+would leave a position nobody asked for, so each order must come as its own alert.
 
 Credential-named fields are taken out here, at every depth, so nothing downstream can
 store or show them.
@@ -27,7 +31,8 @@ from trading.errors import AlertInvalid
 # The fields that may authenticate (documented); more names are dropped, see redact.py.
 SECRET_FIELDS = ("secret", "passphrase", "key", "token")
 FORMATS_HELP = (
-    'accepted formats: a JSON object of fields, a JSON object {"message": "..."}, or '
+    "accepted formats: a JSON object of fields (ours, or TradersPost's, PickMyTrade's, "
+    '3Commas\' or TBOT\'s), a JSON object {"message": "..."}, or '
     "TradingView's strategy sentence 'order buy @ 3 filled on NVDA. New strategy position is 3' "
     "(see README, 'Writing TradingView alerts')"
 )
@@ -89,10 +94,18 @@ def decode_body(raw: bytes) -> DecodedBody:
             )
         return DecodedBody(fields, "json", secret)
     if parsed is not None:
-        raise BodyInvalid(
-            {"body": [f"is JSON but not an object ({type(parsed).__name__}); " + FORMATS_HELP]}
-        )
+        raise BodyInvalid({"body": [_not_an_object(parsed)]})
     return _decode_text(text)
+
+
+def _not_an_object(parsed: Any) -> str:
+    if isinstance(parsed, list):
+        return (
+            f"is a JSON array ({len(parsed)} items): a batch of orders is not accepted, "
+            "because tvbridge cannot apply a batch all-or-nothing; send one alert per order "
+            "(a JSON object each)"
+        )
+    return f"is JSON but not an object ({type(parsed).__name__}); " + FORMATS_HELP
 
 
 def _decode_text(text: str) -> DecodedBody:
@@ -101,6 +114,8 @@ def _decode_text(text: str) -> DecodedBody:
         fields, secret = _without_secret(parsed.value)
         parsed.check(secret)
         return DecodedBody(fields, "json-message", secret)
+    if isinstance(parsed, list):
+        raise BodyInvalid({"body": [_not_an_object(parsed)]})
     matches = list(_STRATEGY_SENTENCE.finditer(text))
     if not matches:
         if text.startswith(("{", "[")):
@@ -122,7 +137,7 @@ def _decode_text(text: str) -> DecodedBody:
             "action": match["action"],
             "quantity": match["contracts"].replace(",", ""),
             "symbol": match["ticker"],
-            "position_after": match["position"].replace(",", ""),
+            "position_size": match["position"].replace(",", ""),
         },
         "text-strategy",
     )

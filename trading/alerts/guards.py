@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,7 +19,9 @@ MAX_DECIMAL_PLACES = 10
 MAX_NUMBER_CHARACTERS = 40
 
 # A field whose normalised name is one of these (once qualifiers such as ``_percent`` or
-# ``dollar_`` are taken off) asks for protection or leverage we do not implement yet.
+# ``dollar_`` are taken off) asks for protection or leverage. The parser reads the names
+# listed in ``spellings``; under any other name such a field is refused, since ignoring it
+# would leave the order unprotected (or leveraged) against the sender's intent.
 _RISK_CORES = frozenset(
     {
         "tp",
@@ -73,14 +75,28 @@ def risk_field_problem(name: str) -> bool:
     return core in _RISK_CORES or (qualified and core in _QUALIFIED_ONLY)
 
 
-def risk_fields(fields: dict[str, Any]) -> list[str]:
-    """The paths of every non-empty risk field, at any depth."""
+def risk_fields(fields: dict[str, Any], understood: Collection[str] = ()) -> list[str]:
+    """The paths of every non-empty risk field, at any depth, outside ``understood``.
+
+    ``understood`` holds the paths the parser reads (or refuses with its own reason): a
+    stop it turns into a bracket is not a stop to refuse. Anything below them is the
+    parser's too. Every other risk-looking name is still refused, never ignored.
+    """
     found: list[str] = []
+    skipped = list(understood)
     for path, name, value in _walk(fields):
-        inside_found = any(path.startswith(parent + ".") for parent in found)
-        if name and not inside_found and value not in _EMPTY and risk_field_problem(name):
+        if _below(path, skipped) or _below(path, found):
+            continue
+        if name and value not in _EMPTY and risk_field_problem(name):
             found.append(path)
     return found
+
+
+def _below(path: str, parents: Collection[str]) -> bool:
+    """``path`` is one of ``parents`` or lies inside one of them."""
+    return any(
+        path == parent or path.startswith((parent + ".", parent + "[")) for parent in parents
+    )
 
 
 def control_characters(fields: dict[str, Any]) -> dict[str, str]:
