@@ -50,3 +50,48 @@ def limit_crosses(side: str, limit_price: Decimal, market_price: Decimal) -> boo
 def opens_exposure(holding: Holding, side: str) -> bool:
     """True when the order adds to (or opens) a position rather than reducing it."""
     return holding.quantity == 0 or (holding.quantity > 0) == (side == "buy")
+
+
+def stop_crossed(side: str, stop_price: Decimal, market_price: Decimal) -> bool:
+    """A buy stop triggers at or above its price, a sell stop at or below."""
+    return market_price >= stop_price if side == "buy" else market_price <= stop_price
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A trailing stop's state: the best price seen since it started and its stop."""
+
+    extreme: Decimal
+    stop: Decimal
+
+
+def trail(
+    side: str,
+    current: Trail | None,
+    price: Decimal,
+    amount: Decimal | None,
+    percent: Decimal | None,
+) -> Trail:
+    """The trailing stop after seeing ``price``.
+
+    A sell stop follows the highest price since it started, ``amount`` below it (or
+    ``percent`` per cent below it); a buy stop follows the lowest price, above it. The stop
+    only ever moves in the holder's favour: a sell stop up, a buy stop down.
+    """
+    if side == "buy":
+        extreme = price if current is None else min(current.extreme, price)
+    else:
+        extreme = price if current is None else max(current.extreme, price)
+    if amount is not None and percent is None:
+        distance = amount
+    elif percent is not None and amount is None:
+        distance = extreme * percent / 100
+    else:
+        raise ValueError("a trailing stop trails by an amount or by a percentage, not both")
+    if side == "buy":
+        candidate = extreme + distance
+        stop = candidate if current is None else min(current.stop, candidate)
+    else:
+        candidate = extreme - distance
+        stop = candidate if current is None else max(current.stop, candidate)
+    return Trail(extreme, stop)
