@@ -1,4 +1,4 @@
-"""/api/*: account, orders, alerts, cancel, rejections. Bearer API_TOKEN."""
+"""/api/*: account, positions, orders, alerts, cancel, rejections. Bearer API_TOKEN."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from trading.ledger.alerts import find_alert
 from trading.ledger.inbox import find_receipt, recent_rejections
 from trading.ledger.models import OrderRecord
 from trading.ledger.orders import apply_broker_order, record_event
+from trading.positions import strategy_positions
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -55,6 +56,38 @@ def account() -> Response | tuple[Response, int]:
             "summary": summary.as_contract(),
             "positions": [
                 {k: v for k, v in asdict(p).items() if k != "extra"} | p.extra for p in positions
+            ],
+        }
+    )
+
+
+@api.get("/positions")
+@require_api_token
+def positions() -> Response | tuple[Response, int]:
+    """The broker's positions, and each strategy's own (from the fills of its orders)."""
+    svc = services(current_app)
+    try:
+        held = svc.broker.positions()
+    except (TemporaryError, BrokerStateUnknown) as error:
+        return _error(503, "broker", f"positions unknown right now: {error}")
+    except (RequestRefused, RequestInvalid) as error:
+        return _error(502, "broker", f"the broker refused the request: {error}")
+    with svc.database.read() as session:
+        strategies = strategy_positions(session)
+    return jsonify(
+        {
+            "broker": svc.broker.name,
+            "positions": [
+                {k: v for k, v in asdict(p).items() if k != "extra"} | p.extra for p in held
+            ],
+            "strategies": [
+                {
+                    "strategy": s.strategy,
+                    "symbol": s.symbol,
+                    "instrument_id": s.instrument_id,
+                    "quantity": s.quantity,
+                }
+                for s in strategies
             ],
         }
     )

@@ -36,6 +36,15 @@ def order_view(order: OrderRecord, *, with_fills: bool = False) -> dict[str, Any
         "quantity": order.quantity,
         "order_type": order.order_type,
         "limit_price": order.limit_price,
+        "stop_price": order.stop_price,
+        "trail_amount": order.trail_amount,
+        "trail_percent": order.trail_percent,
+        "time_in_force": order.time_in_force,
+        "outside_rth": order.outside_rth,
+        "parent_leg": order.parent_leg,
+        "oca_group": order.oca_group,
+        "strategy": order.strategy,
+        "instrument_id": order.instrument_id,
         "status": order.status,
         "filled_quantity": order.filled_quantity,
         "avg_fill_price": order.avg_fill_price,
@@ -82,6 +91,10 @@ def alert_view(alert: AlertRecord) -> dict[str, Any]:
     if alert.plan is not None:
         plan = {
             "kind": alert.plan.kind,
+            "stage": alert.plan.stage,
+            "target_position": alert.plan.target_position,
+            "instrument_id": alert.plan.instrument_id,
+            "strategy": alert.plan.strategy,
             "detail": json.loads(alert.plan.detail),
             "created_at": _time(alert.plan.created_at),
         }

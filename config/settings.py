@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from trading.symbol_map import parse_symbol_map
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 SECRETS_FILE = VAR_DIR / "secrets.env"
@@ -189,6 +191,36 @@ class Settings(BaseSettings):
         "(OANDA) are looked up.",
     )
     retention_days: int = Field(30, ge=1, description="Ledger rows older than this are pruned.")
+
+    # --- what alerts mean -------------------------------------------------------------
+    default_quantity: Decimal = Field(
+        Decimal(1),
+        gt=0,
+        description="Units a buy, sell or entry without a quantity trades.",
+    )
+    sizing: Literal["default", "required"] = Field(
+        "default",
+        description="default: an alert without a quantity trades DEFAULT_QUANTITY; "
+        "required: such an alert is refused with the reason.",
+    )
+    out_of_order_alerts: Literal["refuse", "allow"] = Field(
+        "refuse",
+        description="refuse: an alert older than the last one processed on its instrument "
+        "is rejected as out of order; allow: it is processed anyway.",
+    )
+    market_outside_rth: Literal["refuse", "limit"] = Field(
+        "refuse",
+        description="A market order asked to trade outside regular hours: refused with the "
+        "reason, or sent as a marketable limit order (MARKETABLE_LIMIT_PERCENT away).",
+    )
+    marketable_limit_percent: Decimal = Field(
+        Decimal("0.5"), gt=0, le=10, description="See MARKET_OUTSIDE_RTH=limit."
+    )
+    symbol_map: str = Field(
+        "",
+        description="TradingView symbol → traded symbol, comma-separated 'FROM=TO' pairs "
+        "(NQ1!=MNQ,BTCUSDT=BTCUSD), or the path of a file with one pair per line.",
+    )
     auth_failures_per_minute: int = Field(
         20,
         ge=1,
@@ -233,6 +265,13 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("symbol_map")
+    @classmethod
+    def _symbol_map_parses(cls, value: str) -> str:
+        # Parsed at start-up so a typo stops the process here, not on the first alert.
+        parse_symbol_map(value)
         return value
 
     def allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -15,7 +15,7 @@ from config.celery import (
     SYNC_ORDERS,
     VISIBILITY_TIMEOUT_SECONDS,
 )
-from config.settings import get_settings
+from config.settings import Settings, get_settings
 from tasks.celery_app import app
 from trading.brokers.port import Broker
 from trading.brokers.registry import make_broker
@@ -23,8 +23,10 @@ from trading.errors import OperationalError
 from trading.ledger.db import get_database
 from trading.ledger.prune import prune
 from trading.order_sync import sync_working_orders
+from trading.planning import OrderRules
 from trading.processing import AlertProcessor
 from trading.sweeper import sweep
+from trading.symbol_map import parse_symbol_map
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,18 @@ def _broker() -> Broker:
     return make_broker(get_settings())
 
 
+def order_rules(settings: Settings) -> OrderRules:
+    """What alerts mean, as the settings say."""
+    return OrderRules(
+        default_quantity=settings.default_quantity,
+        sizing_required=settings.sizing == "required",
+        refuse_out_of_order=settings.out_of_order_alerts == "refuse",
+        market_outside_rth=settings.market_outside_rth,
+        marketable_limit_percent=settings.marketable_limit_percent,
+        symbol_map=parse_symbol_map(settings.symbol_map),
+    )
+
+
 @lru_cache(maxsize=1)
 def _processor() -> AlertProcessor:
     settings = get_settings()
@@ -62,6 +76,7 @@ def _processor() -> AlertProcessor:
         _broker(),
         inbox=get_database(settings.inbox_url),
         stuck_after=timedelta(seconds=settings.stuck_after_seconds),
+        rules=order_rules(settings),
     )
 
 

@@ -49,3 +49,15 @@ def strip_broker_suffix(reference: str) -> str:
 
 def is_our_reference(reference: str) -> bool:
     return strip_broker_suffix(reference).startswith(REFERENCE_PREFIX + ".")
+
+
+# A bracket's exits: they close what their entry opened, so they never count as a
+# position that is on its way.
+PROTECTIVE_LEGS = frozenset({"tp", "sl"})
+
+
+def leg_of(reference: str) -> str | None:
+    """The leg name at the end of one of our references; None for anyone else's."""
+    if not is_our_reference(reference):
+        return None
+    return strip_broker_suffix(reference).rsplit(".", 1)[-1]

@@ -1,14 +1,77 @@
-"""From an alert to the orders it should produce. Pure: the caller supplies the facts."""
+"""From an alert and the position to the orders it should produce. Pure: the caller
+supplies the facts (``PositionView``) and records the result.
+
+Planning happens in two steps, because some plans must first clear the instrument:
+
+1. ``decide`` (when the alert is first taken): what the alert means here and now, the
+   position it should end at when that is already known (``add``, ``target``), and the
+   working orders of ours to cancel first (a close, a reversal, or a target that reduces
+   or crosses zero: otherwise a resting entry or a bracket's stop could fill afterwards
+   and leave a position nobody asked for).
+2. ``legs_toward`` (once those cancels are confirmed): the orders from the position read
+   *then* to the target. A target across zero is a close, filled first, then an open.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-from trading.alerts.model import Alert
-from trading.brokers.port import Capabilities, OrderType, Side
+from trading.alerts.model import Alert, PriceSpec, Side
+from trading.brokers.port import Capabilities, OrderType
 from trading.errors import OrderRejected
+from trading.sizing import order_quantity, resolve_price
+
+PlanKind = Literal["add", "target", "close", "reverse", "cancel", "nothing"]
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class OrderRules:
+    """The settings that decide what an alert means (see config.settings)."""
+
+    default_quantity: Decimal = Decimal(1)
+    sizing_required: bool = False
+    refuse_out_of_order: bool = True
+    market_outside_rth: Literal["refuse", "limit"] = "refuse"
+    marketable_limit_percent: Decimal = Decimal("0.5")
+    symbol_map: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PositionView:
+    """What planning knows of one instrument now.
+
+    ``position`` and ``working`` are the broker's position and the signed remaining
+    quantity of our working entry orders on it (a bracket's exits excluded: they close
+    what is already counted). For an alert that names a strategy they are that
+    strategy's own, from the ledger, and ``broker_position`` is the account's.
+    """
+
+    instrument_id: str
+    position: Decimal
+    working: Decimal = ZERO
+    cancellable: tuple[str, ...] = ()
+    broker_position: Decimal | None = None
+    price: Decimal | None = None
+    equity: Decimal | None = None
+    increment: Decimal | None = None
+
+    @property
+    def effective(self) -> Decimal:
+        """Where the position is heading: what is held plus what is still working."""
+        return self.position + self.working
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: PlanKind
+    # The position to end at; None when it is settled after the cancels (close, reverse).
+    target: Decimal | None
+    cancel: tuple[str, ...] = ()
+    reason: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -20,44 +83,253 @@ class PlannedLeg:
     quantity: Decimal
     order_type: OrderType = "market"
     limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    time_in_force: str | None = None
+    outside_rth: bool = False
+    parent_leg: str | None = None
+    oca: bool = False
 
 
 @dataclass(frozen=True)
-class Plan:
-    kind: str  # open | close | nothing
-    legs: tuple[PlannedLeg, ...]
-    detail: dict[str, Any] = field(default_factory=dict)
+class Legs:
+    """The orders of one stage. ``then_open`` is the leg that waits for ``now`` to fill."""
+
+    now: tuple[PlannedLeg, ...]
+    then_open: tuple[PlannedLeg, ...] = ()
+    notes: tuple[str, ...] = ()
+    # Prices of exits that ride on the entry (brokers with attached exits).
+    attached: dict[str, str] = field(default_factory=dict)
 
 
-def plan_alert(alert: Alert, *, position: Decimal | None, capabilities: Capabilities) -> Plan:
-    """The plan for ``alert``; ``position`` (signed) is needed only to close."""
-    if alert.action == "close":
-        return _plan_close(alert, position)
-    if alert.quantity is None:
-        raise ValueError("buy and sell alerts carry a quantity (the schema requires it)")
-    _check_quantity(alert, alert.quantity, capabilities)
-    leg = PlannedLeg(
-        leg="entry",
-        side=alert.action,
-        quantity=alert.quantity,
-        order_type=alert.order_type,
-        limit_price=alert.limit_price,
+def decide(alert: Alert, view: PositionView, rules: OrderRules) -> Decision:
+    """What ``alert`` means against ``view``."""
+    effective = view.effective
+    detail: dict[str, Any] = {
+        "intent": alert.intent,
+        "position_before": str(view.position),
+        "working_before": str(view.working),
+        "instrument_id": view.instrument_id,
+    }
+    if alert.strategy:
+        detail["strategy"] = alert.strategy
+    intent = alert.intent
+    if intent == "cancel":
+        if not view.cancellable:
+            return Decision("nothing", None, reason=f"no working orders of ours on {alert.symbol}")
+        return Decision("cancel", None, view.cancellable, detail=detail)
+    if intent == "close":
+        if effective == 0 and view.position == 0 and not view.cancellable:
+            return _nothing(f"already flat in {alert.symbol}", detail)
+        return Decision("close", None, view.cancellable, detail=detail)
+    if intent == "reverse":
+        if view.position == 0 and effective == 0:
+            return _nothing(f"flat in {alert.symbol}: there is nothing to reverse", detail)
+        return Decision("reverse", None, view.cancellable, detail=detail)
+    size = _size(alert, view, rules) if alert.target_position is None else None
+    if intent == "add":
+        assert size is not None  # noqa: S101 - an add always has a side
+        target = effective + (size if alert.action == "buy" else -size)
+    elif alert.target_position is not None:
+        target = alert.target_position
+    else:
+        assert size is not None  # noqa: S101 - a target side comes with a size
+        target = size if alert.target_side == "buy" else -size
+    detail["target"] = str(target)
+    if target == effective:
+        return _nothing(f"already at the target position {target} in {alert.symbol}", detail)
+    reduces = abs(target) < abs(effective) or target * effective < 0
+    cancel = view.cancellable if reduces else ()
+    return Decision(intent, target, cancel, detail=detail)
+
+
+def settled_target(alert: Alert, view: PositionView, *, before: Decimal) -> Decimal:
+    """The target of a close or a reversal, from the position read after the cancels;
+    ``before`` is the position when the alert was first planned."""
+    position = view.effective
+    if alert.intent == "close":
+        if alert.quantity is None or alert.quantity >= abs(position):
+            return ZERO
+        return position - (alert.quantity if position > 0 else -alert.quantity)
+    # A reversal: the same size (or the alert's) on the other side of what was held. A stop
+    # that filled while our cancels ran leaves us flat: the reversal then only opens.
+    held = position if position != 0 else before
+    size = alert.quantity if alert.quantity is not None else abs(held)
+    return -size if held > 0 else size
+
+
+def legs_toward(
+    alert: Alert,
+    view: PositionView,
+    target: Decimal,
+    *,
+    capabilities: Capabilities,
+    rules: OrderRules,
+) -> Legs:
+    """The orders from the position in ``view`` to ``target``."""
+    current = view.effective
+    delta = target - current
+    if delta == 0:
+        return Legs(())
+    if current != 0 and target != 0 and (current > 0) != (target > 0):
+        close = PlannedLeg("close", _side(-current), abs(current))
+        opening = _entry_legs("open", alert, view, abs(target), _side(target), capabilities, rules)
+        return Legs((_clamped(close, view),), opening.now, opening.notes, opening.attached)
+    if abs(target) > abs(current):
+        return _entry_legs("entry", alert, view, abs(delta), _side(delta), capabilities, rules)
+    leg = _priced(PlannedLeg("close", _side(delta), abs(delta)), alert, view, rules)
+    notes: tuple[str, ...] = ()
+    if alert.take_profit or alert.stop_loss:
+        notes = ("take-profit and stop-loss are not placed: this order reduces the position",)
+    clamped = _clamped(leg, view)
+    if clamped.quantity == 0:
+        return Legs((), notes=(*notes, _clamp_note(view)))
+    return Legs((clamped,), notes=notes)
+
+
+# --- entries and their exits ---------------------------------------------------------
+
+
+def _entry_legs(
+    name: str,
+    alert: Alert,
+    view: PositionView,
+    quantity: Decimal,
+    side: Side,
+    capabilities: Capabilities,
+    rules: OrderRules,
+) -> Legs:
+    _check_quantity(alert, quantity, capabilities)
+    entry = _priced(PlannedLeg(name, side, quantity), alert, view, rules)
+    if alert.take_profit is None and alert.stop_loss is None:
+        return Legs((entry,))
+    reference = _entry_price(entry, alert, view)
+    exit_side = _side(Decimal(-1) if side == "buy" else Decimal(1))
+    take_profit = stop = None
+    if alert.take_profit is not None:
+        take_profit = _exit_price(alert.take_profit, reference, side, "take_profit")
+    if alert.stop_loss is not None and alert.stop_loss.kind != "trailing_stop":
+        if alert.stop_loss.trigger is None:
+            raise OrderRejected("stop_loss needs a stop price, offset or percent")
+        stop = _exit_price(alert.stop_loss.trigger, reference, side, "stop_loss")
+    if capabilities.attached_exits:
+        attached = {}
+        if take_profit is not None:
+            attached["take_profit_price"] = str(take_profit)
+        if stop is not None:
+            attached["stop_loss_price"] = str(stop)
+        if alert.stop_loss is not None and alert.stop_loss.kind == "trailing_stop":
+            if alert.stop_loss.trail_amount is None:
+                raise OrderRejected(
+                    "this broker trails a stop by a price distance: give trail_amount"
+                )
+            attached["trailing_stop_distance"] = str(alert.stop_loss.trail_amount)
+        return Legs((entry,), attached=attached)
+    legs = [entry]
+    common = {"parent_leg": name, "oca": True, "time_in_force": "gtc"}
+    if take_profit is not None:
+        legs.append(PlannedLeg("tp", exit_side, quantity, "limit", take_profit, **common))  # type: ignore[arg-type]
+    if alert.stop_loss is not None:
+        legs.append(_stop_leg(alert, reference, side, exit_side, quantity, stop, common))
+    return Legs(tuple(legs))
+
+
+def _stop_leg(
+    alert: Alert,
+    reference: Decimal | None,
+    side: Side,
+    exit_side: Side,
+    quantity: Decimal,
+    stop: Decimal | None,
+    common: dict[str, Any],
+) -> PlannedLeg:
+    spec = alert.stop_loss
+    assert spec is not None  # noqa: S101 - called only with a stop-loss
+    if spec.kind == "trailing_stop":
+        return PlannedLeg(
+            "sl",
+            exit_side,
+            quantity,
+            "trailing_stop",
+            trail_amount=spec.trail_amount,
+            trail_percent=spec.trail_percent,
+            **common,
+        )
+    if spec.kind == "stop_limit":
+        if spec.limit is None:
+            raise OrderRejected("a stop_limit stop-loss needs its limit price")
+        limit = _exit_price(spec.limit, reference, side, "stop_loss")
+        return PlannedLeg("sl", exit_side, quantity, "stop_limit", limit, stop, **common)
+    return PlannedLeg("sl", exit_side, quantity, "stop", None, stop, **common)
+
+
+def _priced(leg: PlannedLeg, alert: Alert, view: PositionView, rules: OrderRules) -> PlannedLeg:
+    """The alert's order type on the last leg of a plan (closes before an open are market)."""
+    order_type: OrderType = alert.order_type
+    limit, stop = alert.limit_price, alert.stop_price
+    if alert.outside_rth and order_type == "market":
+        if rules.market_outside_rth == "refuse":
+            raise OrderRejected(
+                "a market order cannot trade outside regular hours: send a limit order, or "
+                "set MARKET_OUTSIDE_RTH=limit to send a marketable limit instead"
+            )
+        price = alert.price or view.price
+        if price is None:
+            raise OrderRejected("a marketable limit outside regular hours needs the alert's price")
+        away = price * rules.marketable_limit_percent / 100
+        order_type, limit = "limit", (price + away if leg.side == "buy" else price - away)
+    return PlannedLeg(
+        leg.leg,
+        leg.side,
+        leg.quantity,
+        order_type,
+        limit_price=limit if order_type in ("limit", "stop_limit") else None,
+        stop_price=stop if order_type in ("stop", "stop_limit") else None,
+        trail_amount=alert.trail_amount if order_type == "trailing_stop" else None,
+        trail_percent=alert.trail_percent if order_type == "trailing_stop" else None,
+        time_in_force=alert.time_in_force,
+        outside_rth=alert.outside_rth and order_type in ("limit", "stop_limit"),
     )
-    return Plan("open", (leg,), {"action": alert.action, "quantity": str(alert.quantity)})
 
 
-def _plan_close(alert: Alert, position: Decimal | None) -> Plan:
-    if position is None:
-        raise ValueError("closing needs the current position")
-    detail = {"action": "close", "position_before": str(position)}
-    if position == 0:
-        return Plan("nothing", (), {**detail, "reason": f"already flat in {alert.symbol}"})
-    quantity = abs(position)
-    if alert.quantity is not None:
-        quantity = min(quantity, alert.quantity)
-    side: Side = "sell" if position > 0 else "buy"
-    leg = PlannedLeg("close", side, quantity, alert.order_type, alert.limit_price)
-    return Plan("close", (leg,), detail)
+def _entry_price(entry: PlannedLeg, alert: Alert, view: PositionView) -> Decimal | None:
+    return entry.limit_price or entry.stop_price or alert.price or view.price
+
+
+def _exit_price(
+    spec: PriceSpec,
+    reference: Decimal | None,
+    side: Side,
+    kind: Literal["take_profit", "stop_loss"],
+) -> Decimal:
+    if spec.price is None and reference is None:
+        raise OrderRejected(
+            f"{kind} is given as an offset or percent, which needs the entry's price: send "
+            "price (or a limit price), or give the exit as a price"
+        )
+    price = resolve_price(spec, entry=reference or Decimal(0), side=side, exit_kind=kind)
+    if reference is not None:
+        above = price > reference
+        wanted_above = (kind == "take_profit") == (side == "buy")
+        if above != wanted_above:
+            where = "above" if wanted_above else "below"
+            raise OrderRejected(
+                f"{kind} {price} must be {where} the entry price {reference} for a {side}"
+            )
+    return price
+
+
+def _size(alert: Alert, view: PositionView, rules: OrderRules) -> Decimal:
+    return order_quantity(
+        alert,
+        price=view.price,
+        equity=view.equity,
+        increment=view.increment,
+        default_quantity=rules.default_quantity,
+        sizing_required=rules.sizing_required,
+        entry_price=alert.limit_price or alert.stop_price or alert.price,
+    )
 
 
 def _check_quantity(alert: Alert, quantity: Decimal, capabilities: Capabilities) -> None:
@@ -68,6 +340,33 @@ def _check_quantity(alert: Alert, quantity: Decimal, capabilities: Capabilities)
             f"quantity {quantity} is fractional; this broker accepts whole shares only "
             "through its API (tvbridge never rounds an order silently)"
         )
+
+
+def _clamped(leg: PlannedLeg, view: PositionView) -> PlannedLeg:
+    """A strategy's close never takes the account past flat (its shares may have been
+    sold by hand, or by another strategy)."""
+    broker = view.broker_position
+    if broker is None:
+        return leg
+    closable = abs(broker) if (broker > 0) == (leg.side == "sell") and broker != 0 else ZERO
+    if leg.quantity <= closable:
+        return leg
+    return PlannedLeg(**{**leg.__dict__, "quantity": closable})
+
+
+def _clamp_note(view: PositionView) -> str:
+    return (
+        f"the strategy's position is {view.position} but the account holds "
+        f"{view.broker_position}: nothing left to close"
+    )
+
+
+def _nothing(reason: str, detail: dict[str, Any]) -> Decision:
+    return Decision("nothing", None, reason=reason, detail={**detail, "reason": reason})
+
+
+def _side(signed: Decimal) -> Side:
+    return "buy" if signed > 0 else "sell"
 
 
 def _looks_like_forex(symbol: str) -> bool:

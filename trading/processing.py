@@ -1,10 +1,10 @@
-"""Processing one accepted alert: claim it, plan once, place each leg once, record.
+"""Processing one accepted alert: claim it, plan once, carry the plan through its stages.
 
-Safe to run any number of times for the same alert: the plan is durable, each leg is
-marked ``submitting`` before the broker call (in the same transaction that claims the
-alert), and a leg found ``submitting`` is looked up at the broker by its reference
-before anything is sent again. A normal alert costs two ledger transactions here plus
-the broker's own work.
+Safe to run any number of times for the same alert. The plan and its stage are durable;
+each leg is marked ``submitting`` before the broker call, and a leg found ``submitting``
+is looked up at the broker by its reference before anything is sent again. One alert at a
+time holds an instrument (``trading.ledger.locks``), so closes and reversals that arrive
+together are planned one after the other, each from the position the previous one left.
 
 The webhook writes only its inbox. The first worker to take an alert copies the receipt
 into the ledger inside its claim transaction; the receipt's unique key lets only one of
@@ -17,33 +17,36 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from trading import lifecycle
 from trading.alerts.model import Alert
-from trading.brokers.port import Broker, BrokerOrder, OrderRequest
+from trading.brokers.port import Broker, Instrument
 from trading.errors import (
     BrokerStateUnknown,
-    BrokerUnavailable,
     OperationalError,
     OrderRejected,
     RequestRefused,
     TemporaryError,
 )
-from trading.keys import order_reference
+from trading.ledger import locks
 from trading.ledger.db import Database
 from trading.ledger.inbox import ledger_copy, receipt
-from trading.ledger.models import AlertRecord, AlertStatus, OrderRecord, OrderStatus, PlanRecord
-from trading.ledger.orders import apply_broker_order, record_event
-from trading.planning import Plan, plan_alert
+from trading.ledger.models import AlertRecord, AlertStatus, OrderRecord, OrderStatus
+from trading.ledger.plans import LegResult, apply_results
+from trading.plan_runner import PlanRunner, StageResult, Work
+from trading.planning import OrderRules
+from trading.symbol_map import map_symbol
 
 log = logging.getLogger(__name__)
 
 # After an alert's maximum age, how long an unresolved submission keeps being looked up.
 UNKNOWN_OUTCOME_GRACE = timedelta(minutes=10)
+# A stage that cannot finish now (a fill or a cancel still on its way) looks again after this.
+STAGE_RECHECK_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -53,29 +56,15 @@ class Outcome:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class LegWork:
-    """One leg to place now; ``resume`` means it may already be at the broker."""
-
-    order_pk: int
-    request: OrderRequest
-    resume: bool
-
-
 @dataclass
 class Claimed:
+    """An alert this worker now holds (``work``), or why it does not (``outcome``)."""
+
+    work: Work | None = None
+    stage: str | None = None
     outcome: Outcome | None = None
-    needs_position_of: str | None = None
-    legs: list[LegWork] = field(default_factory=list)
-    expires_at: datetime | None = None
-
-
-@dataclass
-class LegResult:
-    order_pk: int
-    seen: BrokerOrder | None = None
-    status: str | None = None  # set when the leg ends without a broker answer
-    reason: str | None = None
+    # Broker answers not yet recorded: an error part-way records them first.
+    sent: list[LegResult] = field(default_factory=list)
 
 
 def _now() -> datetime:
@@ -86,165 +75,106 @@ class AlertProcessor:
     """Runs alerts through planning and the broker, recording every step in the ledger."""
 
     def __init__(
-        self, database: Database, broker: Broker, *, inbox: Database, stuck_after: timedelta
+        self,
+        database: Database,
+        broker: Broker,
+        *,
+        inbox: Database,
+        stuck_after: timedelta,
+        rules: OrderRules | None = None,
     ) -> None:
         self._db = database
         self._inbox = inbox
         self._broker = broker
         self._stuck_after = stuck_after
+        self._rules = rules or OrderRules()
+        self._runner = PlanRunner(database, broker, self._rules)
 
     def process(self, key: str, attempt: int = 0) -> Outcome:
-        results: list[LegResult] = []
+        claimed: Claimed | None = None
         try:
-            claimed = self._claim_and_plan(key, position=None)
-            if claimed.needs_position_of is not None:
-                position = self._position(claimed.needs_position_of)
-                claimed = self._claim_and_plan(key, position=position, reclaim=True)
+            claimed = self._claim(key)
             if claimed.outcome is not None:
                 return claimed.outcome
-            for leg in claimed.legs:
-                results.append(self._place(leg, claimed.expires_at))
+            return self._run(claimed, attempt)
         except OrderRejected as error:
-            self._record(key, results)
+            self._record(key, claimed)
             return self._finish(key, AlertStatus.REJECTED, error.reason)
         except (TemporaryError, BrokerStateUnknown) as error:
-            self._record(key, results)
+            self._record(key, claimed)
             return self._retry_later(key, str(error), attempt)
         except RequestRefused as error:
             # A refused read (a position, a lookup) is no order rejection, and sending it
             # again would be refused again: stop, and say what a human should look at.
-            self._record(key, results)
+            self._record(key, claimed)
             reason = f"the broker refused a request; check the broker: {error}"
             return self._finish(key, AlertStatus.FAILED, reason)
         except OperationalError as error:
             # A refused credential, an unreadable request: no retry within the alert's age
             # can help, and a human must fix the setting or the code it names.
-            self._record(key, results)
+            self._record(key, claimed)
             reason = f"the broker cannot be used as configured: {error}"
             return self._finish(key, AlertStatus.FAILED, reason)
-        return self._record(key, results, conclude=True)
 
-    # --- the two ledger transactions ---------------------------------------------------
+    def _run(self, claimed: Claimed, attempt: int) -> Outcome:
+        work, stage = claimed.work, claimed.stage
+        assert work is not None  # noqa: S101 - claimed without an outcome
+        for _ in range(8):
+            result = self._runner.run_stage(work, stage, claimed.sent)
+            if result.final is not None:
+                status, reason = result.final
+                return self._finish(work.key, status, reason)
+            if result.wait is not None:
+                return self._wait_for_stage(work.key, result, attempt)
+            stage = result.next_stage
+        raise OperationalError(f"alert {work.key}: its plan did not settle (stage {stage})")
 
-    def _claim_and_plan(
-        self, key: str, *, position: Decimal | None, reclaim: bool = False
-    ) -> Claimed:
+    # --- claiming ---------------------------------------------------------------------
+
+    def _claim(self, key: str) -> Claimed:
         try:
-            return self._claim_and_plan_once(key, position=position, reclaim=reclaim)
+            return self._claim_once(key)
         except IntegrityError:
             # Another worker copied the receipt into the ledger first: take it as theirs.
-            return self._claim_and_plan_once(key, position=position, reclaim=reclaim)
+            return self._claim_once(key)
 
-    def _claim_and_plan_once(self, key: str, *, position: Decimal | None, reclaim: bool) -> Claimed:
-        """Take the alert's lease, plan it if needed, and mark the legs to send now."""
+    def _claim_once(self, key: str) -> Claimed:
+        """Take the alert's lease and its instrument; refuse it if it is out of order."""
         now = _now()
         with self._db.write() as session:
             alert = self._alert(session, key)
             if alert is None:
                 found = receipt(self._inbox, key)
                 if found is None:
-                    return Claimed(Outcome("missing", reason=f"no alert with key {key}"))
+                    return _outcome(key, Outcome("missing", reason=f"no alert with key {key}"))
                 if found.status != AlertStatus.ACCEPTED:
                     # Too old on arrival: the webhook said so, and it is never traded.
-                    return Claimed(Outcome(found.status, reason=found.reason))
+                    return _outcome(key, Outcome(found.status, reason=found.reason))
                 alert = ledger_copy(found, now=now)
                 session.add(alert)
-            if not reclaim:
-                refused = self._lease(alert, now)
-                if refused is not None:
-                    return Claimed(refused)
-            elif alert.status != AlertStatus.PROCESSING:
-                # Looking up the position took long enough for the sweeper to act meanwhile.
-                return Claimed(Outcome(alert.status, reason=alert.reason))
+            refused = self._lease(alert, now)
+            if refused is not None:
+                return _outcome(key, refused)
             parsed = Alert.from_json(json.loads(alert.parsed))
-            if alert.plan is None:
-                if parsed.action == "close" and position is None:
-                    return Claimed(needs_position_of=parsed.symbol)
-                plan = plan_alert(parsed, position=position, capabilities=self._broker.capabilities)
-                self._record_plan(alert, parsed, plan, now)
-                if not plan.legs:
-                    self._close(alert, AlertStatus.DONE, plan.detail.get("reason"), now)
-                    return Claimed(Outcome(AlertStatus.DONE, reason=alert.reason))
-            legs = self._mark_submitting(session, alert, parsed, now)
-            return Claimed(legs=legs, expires_at=alert.expires_at)
-
-    @staticmethod
-    def _mark_submitting(
-        session: Session, alert: AlertRecord, parsed: Alert, now: datetime
-    ) -> list[LegWork]:
-        """Mark the legs about to be sent (before any broker call); resume the marked ones."""
-        work = []
-        for order in alert.orders:
-            if order.status not in (OrderStatus.PLANNED, OrderStatus.SUBMITTING):
-                continue
-            resume = order.status == OrderStatus.SUBMITTING
-            if not resume:
-                order.status = OrderStatus.SUBMITTING
-                order.submitting_at = order.updated_at = now
-            work.append((order, resume))
-        session.flush()  # new orders get their ids (inserted as submitting at once)
-        for order, resume in work:
-            if not resume:
-                record_event(session, order, order.order_ref, "submitting", {})
-        return [
-            LegWork(order.id, _request(order, parsed, alert.expires_at), resume)
-            for order, resume in work
-        ]
-
-    def _record(self, key: str, results: list[LegResult], conclude: bool = False) -> Outcome:
-        """Record what the broker said about each leg; with ``conclude``, settle the alert."""
-        now = _now()
-        with self._db.write() as session:
-            alert = self._existing(session, key)
-            by_pk = {order.id: order for order in alert.orders}
-            for result in results:
-                order = by_pk[result.order_pk]
-                if result.seen is not None:
-                    apply_broker_order(session, order, result.seen)
-                elif result.status is not None:
-                    order.status, order.reason, order.updated_at = result.status, result.reason, now
-                    record_event(
-                        session, order, order.order_ref, result.status, {"reason": result.reason}
-                    )
-            if not conclude:
-                return Outcome(alert.status)
-            statuses = [order.status for order in alert.orders]
-            reasons = [order.reason for order in alert.orders if order.reason]
-            if statuses and all(s == OrderStatus.REJECTED for s in statuses):
-                self._close(alert, AlertStatus.REJECTED, reasons[0] if reasons else None, now)
-            elif any(s == OrderStatus.EXPIRED for s in statuses):
-                self._close(alert, AlertStatus.EXPIRED, reasons[0] if reasons else None, now)
-            else:
-                self._close(alert, AlertStatus.DONE, None, now)
-            return Outcome(alert.status, reason=alert.reason)
-
-    # --- the broker -------------------------------------------------------------------
-
-    def _place(self, leg: LegWork, expires_at: datetime | None) -> LegResult:
-        if leg.resume:
-            seen = self._broker.order_by_reference(leg.request.reference)
-            if seen is not None:
-                return LegResult(leg.order_pk, seen=seen)
-        if expires_at is not None and _now() >= expires_at:
-            reason = "the alert reached its maximum age before its order was placed"
-            return LegResult(leg.order_pk, status=OrderStatus.EXPIRED, reason=reason)
-        try:
-            return LegResult(leg.order_pk, seen=self._broker.submit(leg.request))
-        except OrderRejected as error:
-            return LegResult(leg.order_pk, status=OrderStatus.REJECTED, reason=error.reason)
-        except BrokerUnavailable:
-            # Raised only before anything was sent: the leg is simply not placed yet.
-            self._set_status(leg.order_pk, OrderStatus.PLANNED)
-            raise
-
-    def _position(self, symbol: str) -> Decimal:
-        wanted = same_instrument(symbol)
-        for position in self._broker.positions():
-            if same_instrument(position.symbol) == wanted:
-                return position.quantity
-        return Decimal(0)
-
-    # --- helpers ----------------------------------------------------------------------
+            instrument = self._instrument(parsed)
+            lock = locks.lock_name(self._broker.name, _instrument_key(instrument.symbol))
+            work = Work(key, parsed, instrument, lock, alert.expires_at)
+            claimed = Claimed(work, alert.plan.stage if alert.plan else None)
+            state = locks.take_instrument(session, lock, key, now=now)
+            if state.busy_with is not None:
+                reason = f"waiting for alert {state.busy_with} on {instrument.symbol} to finish"
+                lifecycle.wait(alert, reason, now)
+                claimed.outcome = Outcome("retry", retry_in=STAGE_RECHECK_SECONDS, reason=reason)
+                return claimed
+            if alert.plan is None and parsed.timestamp is not None:
+                # Only alerts that carry their own time are ordered by it: the time of
+                # receipt says nothing about the order in which TradingView fired them.
+                refusal = self._out_of_order(alert, state, instrument.symbol)
+                if refusal is not None:
+                    lifecycle.finish(alert, AlertStatus.REJECTED, refusal, now)
+                    locks.release_instrument(session, lock, key)
+                    claimed.outcome = Outcome(AlertStatus.REJECTED, reason=refusal)
+            return claimed
 
     def _lease(self, alert: AlertRecord, now: datetime) -> Outcome | None:
         if alert.status in AlertStatus.FINAL:
@@ -252,56 +182,67 @@ class AlertProcessor:
         lease_alive = alert.started_at is not None and alert.started_at > now - self._stuck_after
         if alert.status == AlertStatus.PROCESSING and lease_alive:
             return Outcome("busy", reason="another worker holds this alert")
-        in_flight = any(o.status != OrderStatus.PLANNED for o in alert.orders)
-        if now >= alert.expires_at and not in_flight:
-            self._expire(alert, now)
-            return Outcome(AlertStatus.EXPIRED, reason=alert.reason)
-        alert.status = AlertStatus.PROCESSING
-        alert.started_at = alert.updated_at = now
-        alert.attempts += 1
+        if lifecycle.expires_now(alert, now):
+            reason = lifecycle.expire(alert, now)
+            self._release(alert)
+            return Outcome(AlertStatus.EXPIRED, reason=reason)
+        lifecycle.start(alert, now)
         return None
 
-    def _record_plan(self, alert: AlertRecord, parsed: Alert, plan: Plan, now: datetime) -> None:
-        alert.plan = PlanRecord(
-            kind=plan.kind,
-            detail=json.dumps({**plan.detail, "legs": [leg.leg for leg in plan.legs]}),
-            created_at=now,
+    def _out_of_order(self, alert: AlertRecord, state: locks.LockState, symbol: str) -> str | None:
+        last = state.last_alert_time
+        if not self._rules.refuse_out_of_order or last is None or alert.alert_time >= last:
+            return None
+        return (
+            f"out of order: this alert's time {alert.alert_time.isoformat()} is older than "
+            f"alert {state.last_alert_key} ({last.isoformat()}) already processed on {symbol} "
+            "(OUT_OF_ORDER_ALERTS=allow processes such alerts anyway)"
         )
-        for leg in plan.legs:
-            alert.orders.append(
-                OrderRecord(
-                    leg=leg.leg,
-                    broker=self._broker.name,
-                    order_ref=order_reference(alert.key, leg.leg),
-                    symbol=parsed.symbol,
-                    side=leg.side,
-                    quantity=leg.quantity,
-                    order_type=leg.order_type,
-                    limit_price=leg.limit_price,
-                    status=OrderStatus.PLANNED,
-                    filled_quantity=Decimal(0),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
 
-    def _set_status(self, order_pk: int, status: str) -> None:
-        with self._db.write() as session:
-            order = session.get_one(OrderRecord, order_pk)
-            order.status = status
-            order.updated_at = _now()
+    def _instrument(self, parsed: Alert) -> Instrument:
+        symbol = map_symbol(self._rules.symbol_map, parsed.symbol, parsed.exchange)
+        return Instrument(symbol, parsed.exchange, parsed.sec_type, parsed.currency)
 
-    def _finish(self, key: str, status: str, reason: str | None) -> Outcome:
+    # --- settling ---------------------------------------------------------------------
+
+    def _record(self, key: str, claimed: Claimed | None) -> None:
+        """Record what the broker said about each leg before an error ends this attempt."""
+        if claimed is None or not claimed.sent:
+            return
         with self._db.write() as session:
             alert = self._existing(session, key)
-            self._close(alert, status, reason, _now())
+            apply_results(session, alert, claimed.sent, _now())
+        claimed.sent.clear()
+
+    def _finish(self, key: str, status: str, reason: str | None) -> Outcome:
+        now = _now()
+        with self._db.write() as session:
+            alert = self._existing(session, key)
+            if alert.status not in AlertStatus.FINAL:
+                for order in alert.orders:
+                    if order.status == OrderStatus.PLANNED:
+                        order.status, order.updated_at = OrderStatus.CANCELLED, now
+                        order.reason = f"not sent: the alert ended {status}"
+                lifecycle.finish(alert, status, reason, now)
+            self._release(alert)
         return Outcome(status, reason=reason)
 
-    @staticmethod
-    def _close(alert: AlertRecord, status: str, reason: str | None, now: datetime) -> None:
-        alert.status, alert.reason = status, reason
-        alert.finished_at = alert.updated_at = now
-        log.info("alert %s %s%s", alert.key, status, f": {reason}" if reason else "")
+    def _wait_for_stage(self, key: str, result: StageResult, attempt: int) -> Outcome:
+        """A stage waits for the broker (a fill, a cancel): look again soon, within age."""
+        now = _now()
+        with self._db.write() as session:
+            alert = self._existing(session, key)
+            if now >= alert.expires_at:
+                reason = f"{result.wait} until the alert's maximum age; nothing more was sent"
+                for order in alert.orders:
+                    if order.status == OrderStatus.PLANNED:
+                        order.status, order.reason = OrderStatus.EXPIRED, reason
+                lifecycle.finish(alert, AlertStatus.FAILED, reason, now)
+                self._release(alert)
+                return Outcome(AlertStatus.FAILED, reason=reason)
+            lifecycle.wait(alert, result.wait or "waiting", now)
+        delay = min(2.0, STAGE_RECHECK_SECONDS * (attempt + 1))
+        return Outcome("retry", retry_in=delay, reason=result.wait)
 
     def _retry_later(self, key: str, reason: str, attempt: int) -> Outcome:
         now = _now()
@@ -319,28 +260,28 @@ class AlertProcessor:
                 for order in alert.orders:
                     if order.status == OrderStatus.PLANNED:
                         order.status, order.reason = OrderStatus.EXPIRED, why
-                self._close(alert, status, why, now)
+                lifecycle.finish(alert, status, why, now)
+                self._release(alert)
                 return Outcome(status, reason=why)
             # Release the lease so the retry can take it at once; the retry message is ours,
-            # so the sweeper need not add one.
-            alert.status = AlertStatus.ACCEPTED
-            alert.reason = f"waiting: {reason}"
-            alert.updated_at = alert.enqueued_at = now
+            # so the sweeper need not add one. The instrument stays this alert's.
+            if alert.status == AlertStatus.PROCESSING:
+                lifecycle.wait(alert, reason, now)
             remaining = (deadline - now).total_seconds()
         delay = min(5.0, 0.5 * (attempt + 1), max(0.1, remaining))
         return Outcome("retry", retry_in=delay, reason=reason)
 
-    @staticmethod
-    def _expire(alert: AlertRecord, now: datetime) -> None:
-        age = (now - alert.alert_time).total_seconds()
-        waiting = alert.reason.removeprefix("waiting: ") if alert.reason else None
-        reason = f"alert was {age:.0f} s old before it could be placed" + (
-            f" (last problem: {waiting})" if waiting else ""
+    def _release(self, alert: AlertRecord) -> None:
+        session = Session.object_session(alert)
+        if session is None:
+            return
+        parsed = Alert.from_json(json.loads(alert.parsed))
+        symbol = self._instrument(parsed).symbol
+        locks.release_instrument(
+            session, locks.lock_name(self._broker.name, _instrument_key(symbol)), alert.key
         )
-        for order in alert.orders:
-            if order.status == OrderStatus.PLANNED:
-                order.status, order.reason = OrderStatus.EXPIRED, reason
-        AlertProcessor._close(alert, AlertStatus.EXPIRED, reason, now)
+
+    # --- lookups ----------------------------------------------------------------------
 
     def _existing(self, session: Session, key: str) -> AlertRecord:
         alert = self._alert(session, key)
@@ -349,6 +290,7 @@ class AlertProcessor:
             # The claim that copied it rolled back (planning refused the alert, say).
             alert = ledger_copy(found, now=_now())
             session.add(alert)
+            session.flush()
         if alert is None:
             raise OperationalError(f"alert {key} vanished from the ledger while processing")
         return alert
@@ -373,23 +315,15 @@ class AlertProcessor:
         )
 
 
+def _outcome(key: str, outcome: Outcome) -> Claimed:
+    return Claimed(outcome=outcome)
+
+
 def same_instrument(symbol: str) -> str:
     """A symbol as brokers and alerts may each spell it: EUR/USD, EUR.USD and EURUSD, or
     BRK.B and BRK B, compare equal."""
     return "".join(ch for ch in symbol.upper() if ch.isalnum())
 
 
-def _request(order: OrderRecord, parsed: Alert, expires_at: datetime) -> OrderRequest:
-    return OrderRequest(
-        reference=order.order_ref,
-        symbol=order.symbol,
-        side=order.side,  # type: ignore[arg-type]
-        quantity=order.quantity,
-        order_type=order.order_type,  # type: ignore[arg-type]
-        limit_price=order.limit_price,
-        reference_price=parsed.price,
-        exchange=parsed.exchange,
-        sec_type=parsed.sec_type,
-        currency=parsed.currency,
-        not_after=expires_at,
-    )
+def _instrument_key(symbol: str) -> str:
+    return same_instrument(symbol)

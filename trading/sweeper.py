@@ -20,10 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from trading import lifecycle
 from trading.ledger.alerts import stranded_alerts
 from trading.ledger.db import Database
 from trading.ledger.inbox import ledger_copy, mark_handed_over, unhanded_receipts
-from trading.ledger.models import AlertRecord, AlertStatus, InboxRecord, OrderStatus
+from trading.ledger.models import AlertRecord, InboxRecord
 
 log = logging.getLogger(__name__)
 
@@ -111,17 +112,10 @@ def _take_over(
 def _resend_or_expire(
     alert: AlertRecord, now: datetime, accepted_grace: timedelta, decided: _Decisions
 ) -> None:
-    in_flight = any(o.status != OrderStatus.PLANNED for o in alert.orders)
-    if now >= alert.expires_at and not in_flight:
-        age = (now - alert.alert_time).total_seconds()
-        waiting = alert.reason.removeprefix("waiting: ") if alert.reason else None
-        alert.status = AlertStatus.EXPIRED
-        alert.reason = f"alert was {age:.0f} s old and had not been placed" + (
-            f" (last problem: {waiting})" if waiting else ""
-        )
-        alert.finished_at = alert.updated_at = now
-        for order in alert.orders:
-            order.status, order.reason = OrderStatus.EXPIRED, alert.reason
+    if lifecycle.expires_now(alert, now):
+        # Its instrument lock, if it held one, is free from now on: a lock's holder counts
+        # only while its alert is not final.
+        lifecycle.expire(alert, now)
         decided.expired.append(alert.key)
         return
     if alert.enqueued_at is not None and alert.enqueued_at > now - accepted_grace:

@@ -53,7 +53,7 @@ def test_alert_becomes_a_paper_position(stack: Stack) -> None:
     state = stack.wait_alert("e2e-aapl-1")
     assert state["orders"][0]["status"] == "filled"
     assert state["orders"][0]["order_ref"].endswith(".entry")
-    assert state["plan"]["kind"] == "open" and len(state["fills"]) == 1
+    assert state["plan"]["kind"] == "add" and len(state["fills"]) == 1
     assert stack.position("AAPL") == 1
     summary = stack.api("/api/account").json()["summary"]
     assert summary["GrossPositionValue"] == 150
@@ -151,6 +151,40 @@ def test_concurrent_alerts_on_one_symbol_lose_nothing(stack: Stack) -> None:
     # Cash moved by exactly what was filled: nothing lost, nothing doubled.
     spent = sum((2 if i % 4 else -2) * (500 + i % 7) for i in range(100))
     assert abs(account["TotalCashValue"] + spent - (100000 - 150 - 500)) < 1e-6
+
+
+def test_simultaneous_closes_and_reversals_from_two_workers_never_overshoot(stack: Stack) -> None:
+    """Closes sent at once end flat, never short; a reversal raced by a close never doubles."""
+    stack.alert(
+        {"symbol": "TSLA", "action": "buy", "quantity": 5, "price": 200, "alert_id": "ts-l"}
+    )
+    stack.wait_alert("ts-l")
+    closes = [
+        {"symbol": "TSLA", "action": "close", "price": 200, "alert_id": f"ts-c{n}"}
+        for n in range(4)
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda body: stack.alert(body).status_code, closes)) == [202] * 4
+    for n in range(4):
+        stack.wait_alert(f"ts-c{n}", timeout=30)
+    assert stack.position("TSLA") == 0
+    orders = stack.api("/api/orders?symbol=TSLA").json()["orders"]
+    assert sorted((o["leg"], o["quantity"]) for o in orders) == [("close", 5), ("entry", 5)]
+
+    stack.alert(
+        {"symbol": "TSLA", "action": "buy", "quantity": 3, "price": 200, "alert_id": "ts-l2"}
+    )
+    stack.wait_alert("ts-l2")
+    racing = [
+        {"symbol": "TSLA", "action": "reverse", "price": 200, "alert_id": "ts-r"},
+        {"symbol": "TSLA", "action": "reverse", "price": 200, "alert_id": "ts-r2"},
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(lambda body: stack.alert(body).status_code, racing)) == [202] * 2
+    stack.wait_alert("ts-r", timeout=30)
+    stack.wait_alert("ts-r2", timeout=30)
+    # Two reversals, one after the other: long 3 → short 3 → long 3, never 6 either way.
+    assert stack.position("TSLA") == 3
 
 
 def test_text_alert_with_query_secret(stack: Stack) -> None:

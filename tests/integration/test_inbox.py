@@ -153,7 +153,7 @@ def test_api_shows_a_received_alert_then_its_whole_history(client: FlaskClient, 
     assert worker.process("shown-1").status == "done"
     done = client.get("/api/alerts/shown-1", headers=API).json
     assert done is not None
-    assert (done["status"], done["plan"]["kind"], done["attempts"]) == ("done", "open", 1)
+    assert (done["status"], done["plan"]["kind"], done["attempts"]) == ("done", "add", 1)
     assert [o["status"] for o in done["orders"]] == ["filled"] and len(done["fills"]) == 1
     assert {k: done[k] for k in ("received_at", "body")} == {
         k: waiting[k] for k in ("received_at", "body")
@@ -225,5 +225,7 @@ def test_alert_refused_while_planning_is_recorded_from_its_receipt(database: Dat
     broker = WholeSharesOnly(database, Decimal(100000))
     assert processor(database, broker).process(key).status == "rejected"
     (alert,) = ledger_alerts(database)
-    assert (alert.key, alert.status) == (key, "rejected") and "fractional" in (alert.reason or "")
+    assert (alert.key, alert.status) == (key, "rejected") and "not a whole number" in (
+        alert.reason or ""
+    )
     assert submissions(database) == 0

@@ -78,7 +78,7 @@ def test_prune_removes_old_finished_alerts_only(sqlite_database: Database) -> No
     for key in (old, resting):
         processor(sqlite_database).process(key)
     fresh = accept(
-        sqlite_database, symbol="AAPL", action="sell", quantity=1, price=10, alert_id="fresh"
+        sqlite_database, symbol="MSFT", action="sell", quantity=1, price=10, alert_id="fresh"
     )
     processor(sqlite_database).process(fresh)
     with sqlite_database.write() as session:

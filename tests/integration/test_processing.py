@@ -154,13 +154,14 @@ class CountingBroker:
 
 
 class ForexPositions(PaperBroker):
-    """A broker that spells a currency pair its own way, as IB does (EURUSD)."""
+    """A broker that knows the pair by its own identity, as IB does by conId."""
 
-    def positions(self) -> list[port.Position]:
-        return [port.Position(symbol="EURUSD", quantity=Decimal(20000), avg_price=Decimal(1))]
+    def position_in(self, instrument: port.Instrument) -> port.InstrumentPosition:
+        assert instrument.symbol == "EUR/USD"
+        return port.InstrumentPosition("12087792", Decimal(20000))
 
 
-def test_close_finds_a_position_spelled_differently(database: Database) -> None:
+def test_close_reads_the_brokers_position_in_the_resolved_instrument(database: Database) -> None:
     key = accept(database, symbol="FX:EUR/USD", action="close", price="1.1")
     broker = ForexPositions(database, Decimal(100000))
     assert processor(database, broker).process(key).status == "done"
@@ -197,7 +198,7 @@ def test_limit_rests_then_fills_when_a_later_price_crosses(database: Database) -
     )
     assert processor(database).process(resting).status == "done"
     assert state(database, resting)[2] == [("entry", "submitted")]
-    later = accept(database, symbol="NVDA", action="sell", quantity=1, price=89, alert_id="x1")
+    later = accept(database, symbol="NVDA", action="buy", quantity=1, price=89, alert_id="x1")
     processor(database).process(later)
     assert state(database, resting)[2] == [("entry", "filled")]
     with database.read() as session:
@@ -244,7 +245,7 @@ def test_unavailable_broker_waits_then_expires(database: Database) -> None:
     outcome = processor(database, down).process(key)
     assert outcome.status == "retry" and outcome.retry_in is not None
     assert outcome.retry_in <= 5
-    assert state(database, key)[0] == AlertStatus.ACCEPTED
+    assert state(database, key)[:2] == (AlertStatus.WAITING, "gateway not connected")
     with database.write() as session:
         alert = find_alert(session, key)
         assert alert is not None
@@ -356,7 +357,7 @@ class RefusedReads(PaperBroker):
         super().__init__(database, Decimal(100000))
         self.error = error
 
-    def positions(self) -> list[port.Position]:
+    def position_in(self, instrument: port.Instrument) -> port.InstrumentPosition:
         raise self.error
 
 

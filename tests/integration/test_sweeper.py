@@ -110,6 +110,6 @@ def test_expiry_keeps_the_last_waiting_reason(sqlite_database: Database) -> None
     with sqlite_database.write() as session:
         alert = find_alert(session, key)
         assert alert is not None
-        alert.reason = "waiting: IB is not connected"
+        alert.status, alert.reason = "waiting", "IB is not connected"
     run(sqlite_database, datetime.now(UTC) + timedelta(seconds=121))
     assert "IB is not connected" in (state(sqlite_database, key)[1] or "")

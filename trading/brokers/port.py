@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 Side = Literal["buy", "sell"]
-OrderType = Literal["market", "limit"]
+OrderType = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
+TimeInForce = Literal["day", "gtc", "ioc", "fok"]
 
 # Broker order states, mapped by each adapter from the broker's own vocabulary.
 SUBMITTED = "submitted"
@@ -39,10 +40,23 @@ class OrderRequest:
     exchange: str | None = None
     sec_type: str | None = None
     currency: str | None = None
-    time_in_force: Literal["day", "gtc"] = "day"
+    time_in_force: TimeInForce = "day"
     # The alert's expiry: no broker call may place the order after it (one age clock).
     not_after: datetime | None = None
-    # Exits attached to the entry, placed by the broker when the entry fills (a bracket).
+    # Stop and stop-limit orders trigger at ``stop_price``; a trailing stop follows the best
+    # price by ``trail_amount`` (a price distance) or ``trail_percent``.
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    # Limit orders only: may also fill outside regular trading hours.
+    outside_rth: bool = False
+    # A bracket's exits as separate orders (``Capabilities.attached_exits`` False): a child
+    # works only once its parent has filled, and a fill of one order of an OCA group
+    # cancels the others.
+    parent_reference: str | None = None
+    oca_group: str | None = None
+    # A bracket's exits attached to the entry (``Capabilities.attached_exits`` True): the
+    # broker places them itself when the entry fills.
     take_profit_price: Decimal | None = None
     stop_loss_price: Decimal | None = None
     trailing_stop_distance: Decimal | None = None
@@ -74,6 +88,18 @@ class BrokerOrder:
     reason: str | None = None
     perm_id: str | None = None
     fills: tuple[Fill, ...] = ()
+    stop_price: Decimal | None = None
+
+    @property
+    def remaining(self) -> Decimal:
+        """Quantity still to fill while the order works; zero once it is done."""
+        if self.status not in ACTIVE_STATES:
+            return Decimal(0)
+        return max(Decimal(0), self.quantity - self.filled_quantity)
+
+    @property
+    def signed_remaining(self) -> Decimal:
+        return self.remaining if self.side == "buy" else -self.remaining
 
 
 @dataclass(frozen=True)
@@ -85,6 +111,35 @@ class Position:
     unrealized_pnl: Decimal | None = None
     realized_pnl: Decimal | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """An instrument as an alert names it; each broker resolves it its own way."""
+
+    symbol: str
+    exchange: str | None = None
+    sec_type: str | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class InstrumentPosition:
+    """The broker's position in one resolved instrument and our orders still working on it.
+
+    ``instrument_id`` is the broker's identity of the instrument (IB's conId, OANDA's
+    instrument name, the paper broker's symbol), so positions are matched by identity and
+    never by a loose symbol comparison. ``working`` holds only orders carrying a tvbridge
+    reference: a user's manual orders are never counted, cancelled or changed.
+    """
+
+    instrument_id: str
+    quantity: Decimal
+    working: tuple[BrokerOrder, ...] = ()
+    last_price: Decimal | None = None
+    # The smallest step an order quantity may take (1 for shares and contracts); None
+    # when the broker does not say (sizing then uses the asset class's usual step).
+    quantity_increment: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +185,9 @@ class Capabilities:
     # False where nothing tells us when a resting order fills later: it is then looked up
     # on a schedule (trading.order_sync).
     pushes_order_updates: bool = True
+    # True where a bracket's exits ride on the entry order (OANDA's takeProfitOnFill);
+    # False where they are orders of their own with a parent and an OCA group (IB, paper).
+    attached_exits: bool = False
 
 
 class Broker(Protocol):
@@ -149,6 +207,11 @@ class Broker(Protocol):
     def open_orders(self) -> list[BrokerOrder]: ...
 
     def positions(self) -> list[Position]: ...
+
+    def position_in(self, instrument: Instrument) -> InstrumentPosition:
+        """The position in ``instrument`` and our working orders on it; raises
+        BrokerStateUnknown (or another error) when it cannot be read, never "flat"."""
+        ...
 
     def account_summary(self) -> AccountSummary: ...
 

@@ -34,7 +34,7 @@ def stranded_alerts(
 ) -> list[AlertRecord]:
     """Ledger alerts waiting for a message that may be lost, or started and abandoned."""
     accepted = select(AlertRecord).where(
-        AlertRecord.status == AlertStatus.ACCEPTED,
+        AlertRecord.status.in_(AlertStatus.QUEUED),
         AlertRecord.received_at < now - accepted_grace,
     )
     stuck = select(AlertRecord).where(

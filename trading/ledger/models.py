@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from trading.ledger.types import ExactDecimal, UTCDateTime
@@ -17,15 +17,22 @@ class Base(DeclarativeBase):
 
 
 class AlertStatus:
-    """An alert's life: accepted → processing → done | rejected | expired | failed."""
+    """An alert's life: accepted → processing ⇄ waiting → done | rejected | expired | failed.
+
+    The transitions are ``trading.lifecycle``'s; ``waiting`` carries its reason in
+    ``reason`` (the problem it waits out), never a state written into text.
+    """
 
     ACCEPTED = "accepted"
+    WAITING = "waiting"
     PROCESSING = "processing"
     DONE = "done"
     REJECTED = "rejected"
     EXPIRED = "expired"
     FAILED = "failed"
     FINAL = frozenset({DONE, REJECTED, EXPIRED, FAILED})
+    # Waiting for a message (the first, or a retry's): the sweeper re-sends a lost one.
+    QUEUED = frozenset({ACCEPTED, WAITING})
 
 
 class OrderStatus:
@@ -117,15 +124,27 @@ class InboxRecord(ReceiptColumns, Base):
 
 
 class PlanRecord(Base):
-    """What an alert decided to do, recorded before the first broker call."""
+    """What an alert decided to do, recorded before the first broker call.
+
+    A plan moves through stages (``trading.plan_stages``): cancel our working orders on
+    the instrument, then place what takes the position to ``target_position``. Legs whose
+    size depends on the position after the cancels are created when that stage begins.
+    """
 
     __tablename__ = "plans"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_pk: Mapped[int] = mapped_column(ForeignKey("alerts.id"), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # open | close | nothing
+    kind: Mapped[str] = mapped_column(
+        String(20)
+    )  # add | target | close | reverse | cancel | nothing
     detail: Mapped[str] = mapped_column(Text)  # JSON: the facts the plan was made from
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stage: Mapped[str | None] = mapped_column(String(20))
+    # The broker's position the plan ends at (the strategy's own when ``strategy`` is set).
+    target_position: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    instrument_id: Mapped[str | None] = mapped_column(String(64))
+    strategy: Mapped[str | None] = mapped_column(String(64))
 
     alert: Mapped[AlertRecord] = relationship(back_populates="plan")
 
@@ -143,7 +162,7 @@ class OrderRecord(Base):
     symbol: Mapped[str] = mapped_column(String(64))
     side: Mapped[str] = mapped_column(String(4))
     quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
-    order_type: Mapped[str] = mapped_column(String(10))
+    order_type: Mapped[str] = mapped_column(String(16))
     limit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PLANNED)
     filled_quantity: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
@@ -155,6 +174,17 @@ class OrderRecord(Base):
     filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stop_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    trail_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    trail_percent: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    time_in_force: Mapped[str | None] = mapped_column(String(4))
+    outside_rth: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A bracket's exits: the entry leg they protect and the one-cancels-other group.
+    parent_leg: Mapped[str | None] = mapped_column(String(16))
+    oca_group: Mapped[str | None] = mapped_column(String(64))
+    # The instrument as the broker identifies it, and the strategy the fills belong to.
+    instrument_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    strategy: Mapped[str | None] = mapped_column(String(64), index=True)
 
     alert: Mapped[AlertRecord | None] = relationship(back_populates="orders")
     fills: Mapped[list[FillRecord]] = relationship(back_populates="order", order_by="FillRecord.id")
@@ -244,7 +274,7 @@ class PaperOrder(Base):
     symbol: Mapped[str] = mapped_column(String(64), index=True)
     side: Mapped[str] = mapped_column(String(4))
     quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
-    order_type: Mapped[str] = mapped_column(String(10))
+    order_type: Mapped[str] = mapped_column(String(16))
     limit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     status: Mapped[str] = mapped_column(String(20))
     filled_quantity: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
@@ -253,6 +283,37 @@ class PaperOrder(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stop_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    trail_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    trail_percent: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    time_in_force: Mapped[str] = mapped_column(String(4), default="day")
+    outside_rth: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A bracket child works only once its parent has filled; a fill in an OCA group
+    # cancels the group's other orders.
+    parent_reference: Mapped[str | None] = mapped_column(String(64))
+    oca_group: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Stop-limit: set once the stop has triggered (the order then works as a limit).
+    # Trailing stop: the best price seen since it started working, which the stop follows.
+    triggered: Mapped[bool] = mapped_column(Boolean, default=False)
+    trail_extreme: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+
+
+class InstrumentLock(Base):
+    """One alert at a time per broker and instrument, across every worker.
+
+    ``holder`` (an alert key) owns the instrument until ``until``; the holder renews the
+    lease as it works and releases it when its plan ends. ``last_alert_time`` is the
+    newest alert time processed on the instrument: an older alert arriving later is out
+    of order.
+    """
+
+    __tablename__ = "instrument_locks"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_alert_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_alert_key: Mapped[str | None] = mapped_column(String(200))
 
 
 class PaperSubmission(Base):
