@@ -38,7 +38,14 @@ from trading.ledger.plans import (
     update_plan_detail,
 )
 from trading.lifecycle import PlanStage
-from trading.planning import OrderRules, PositionView, decide, legs_toward, settled_target
+from trading.planning import (
+    OrderRules,
+    PositionView,
+    decide,
+    legs_toward,
+    protective_legs,
+    settled_target,
+)
 from trading.positions import broker_view, strategy_view
 
 # How long one attempt keeps looking for a cancel to be confirmed or a close to fill
@@ -161,14 +168,19 @@ class PlanRunner:
             plan = _load(session, work.key).plan
             assert plan is not None  # noqa: S101
             target, detail = plan.target_position, plan_detail(plan)
-        if target is None:
-            before = Decimal(detail.get("position_before", "0")) + Decimal(
-                detail.get("working_before", "0")
+        capabilities = self._broker.capabilities
+        if work.parsed.intent == "protect":
+            target = view.effective
+            legs = protective_legs(work.parsed, view, capabilities=capabilities)
+        else:
+            if target is None:
+                before = Decimal(detail.get("position_before", "0")) + Decimal(
+                    detail.get("working_before", "0")
+                )
+                target = settled_target(work.parsed, view, before=before)
+            legs = legs_toward(
+                work.parsed, view, target, capabilities=capabilities, rules=self._rules
             )
-            target = settled_target(work.parsed, view, before=before)
-        legs = legs_toward(
-            work.parsed, view, target, capabilities=self._broker.capabilities, rules=self._rules
-        )
         now = _now()
         with self._db.write() as session:
             alert = _load(session, work.key)

@@ -21,9 +21,10 @@ from typing import Any, Literal
 from trading.alerts.model import Alert, PriceSpec, Side
 from trading.brokers.port import Capabilities, OrderType
 from trading.errors import OrderRejected
+from trading.keys import PROTECTIVE_LEGS, leg_of
 from trading.sizing import order_quantity, resolve_price
 
-PlanKind = Literal["add", "target", "close", "reverse", "cancel", "nothing"]
+PlanKind = Literal["add", "target", "close", "reverse", "cancel", "protect", "nothing"]
 ZERO = Decimal(0)
 
 
@@ -105,7 +106,6 @@ class Legs:
 
 def decide(alert: Alert, view: PositionView, rules: OrderRules) -> Decision:
     """What ``alert`` means against ``view``."""
-    effective = view.effective
     detail: dict[str, Any] = {
         "intent": alert.intent,
         "position_before": str(view.position),
@@ -114,21 +114,38 @@ def decide(alert: Alert, view: PositionView, rules: OrderRules) -> Decision:
     }
     if alert.strategy:
         detail["strategy"] = alert.strategy
-    intent = alert.intent
+    if alert.intent in ("add", "target"):
+        return _decide_target(alert, view, rules, detail)
+    return _decide_clearing(alert, view, detail)
+
+
+def _decide_clearing(alert: Alert, view: PositionView, detail: dict[str, Any]) -> Decision:
+    """The intents that start by cancelling our working orders on the instrument."""
+    intent, effective = alert.intent, view.effective
     if intent == "cancel":
         if not view.cancellable:
-            return Decision("nothing", None, reason=f"no working orders of ours on {alert.symbol}")
+            return _nothing(f"no working orders of ours on {alert.symbol}", detail)
         return Decision("cancel", None, view.cancellable, detail=detail)
+    if intent == "protect":
+        if view.position == 0:
+            return _nothing(f"no position in {alert.symbol} to protect", detail)
+        exits = tuple(r for r in view.cancellable if leg_of(r) in PROTECTIVE_LEGS)
+        return Decision("protect", view.position, exits, detail=detail)
     if intent == "close":
         if effective == 0 and view.position == 0 and not view.cancellable:
             return _nothing(f"already flat in {alert.symbol}", detail)
         return Decision("close", None, view.cancellable, detail=detail)
-    if intent == "reverse":
-        if view.position == 0 and effective == 0:
-            return _nothing(f"flat in {alert.symbol}: there is nothing to reverse", detail)
-        return Decision("reverse", None, view.cancellable, detail=detail)
+    if view.position == 0 and effective == 0:
+        return _nothing(f"flat in {alert.symbol}: there is nothing to reverse", detail)
+    return Decision("reverse", None, view.cancellable, detail=detail)
+
+
+def _decide_target(
+    alert: Alert, view: PositionView, rules: OrderRules, detail: dict[str, Any]
+) -> Decision:
+    effective = view.effective
     size = _size(alert, view, rules) if alert.target_position is None else None
-    if intent == "add":
+    if alert.intent == "add":
         assert size is not None  # noqa: S101 - an add always has a side
         target = effective + (size if alert.action == "buy" else -size)
     elif alert.target_position is not None:
@@ -139,9 +156,11 @@ def decide(alert: Alert, view: PositionView, rules: OrderRules) -> Decision:
     detail["target"] = str(target)
     if target == effective:
         return _nothing(f"already at the target position {target} in {alert.symbol}", detail)
+    # Reducing or crossing zero: a resting entry or a bracket's exit sized for the old
+    # position could fill afterwards, so everything of ours is cancelled first.
     reduces = abs(target) < abs(effective) or target * effective < 0
     cancel = view.cancellable if reduces else ()
-    return Decision(intent, target, cancel, detail=detail)
+    return Decision(alert.intent, target, cancel, detail=detail)
 
 
 def settled_target(alert: Alert, view: PositionView, *, before: Decimal) -> Decimal:
@@ -186,6 +205,35 @@ def legs_toward(
     if clamped.quantity == 0:
         return Legs((), notes=(*notes, _clamp_note(view)))
     return Legs((clamped,), notes=notes)
+
+
+def protective_legs(alert: Alert, view: PositionView, *, capabilities: Capabilities) -> Legs:
+    """New exits for the position held now: a take-profit and a stop-loss in one OCA
+    group, sized to the position (the old ones were cancelled first)."""
+    if capabilities.attached_exits:
+        raise OrderRejected(
+            "this broker attaches exits to the entry order; moving them afterwards is not "
+            "supported: close and re-enter with the new take_profit and stop_loss"
+        )
+    held = view.position
+    if held == 0:
+        return Legs((), notes=(f"no position in {alert.symbol} to protect",))
+    side: Side = "buy" if held > 0 else "sell"
+    reference = alert.price or view.price
+    exit_side = _side(-held)
+    common: dict[str, Any] = {"oca": True, "time_in_force": "gtc"}
+    legs = []
+    if alert.take_profit is not None:
+        price = _exit_price(alert.take_profit, reference, side, "take_profit")
+        legs.append(PlannedLeg("tp", exit_side, abs(held), "limit", price, **common))
+    if alert.stop_loss is not None:
+        stop = None
+        if alert.stop_loss.kind != "trailing_stop":
+            if alert.stop_loss.trigger is None:
+                raise OrderRejected("stop_loss needs a stop price, offset or percent")
+            stop = _exit_price(alert.stop_loss.trigger, reference, side, "stop_loss")
+        legs.append(_stop_leg(alert, reference, side, exit_side, abs(held), stop, common))
+    return Legs(tuple(legs))
 
 
 # --- entries and their exits ---------------------------------------------------------

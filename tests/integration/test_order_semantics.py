@@ -268,3 +268,15 @@ class CrashAfterFirstSubmit(Passing):
     def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
         self.inner.submit(request)
         raise SystemExit("worker killed after placing")
+
+
+def test_protect_moves_the_stop_of_the_position(database: Database) -> None:
+    """Pine's strategy.exit moved: the old stop is cancelled, the new one protects."""
+    send(database, action="buy", quantity=3, stop_loss=90, alert_id="b")
+    assert (
+        send(database, action="protect", stop_loss=97, take_profit=120, alert_id="p").status
+        == "done"
+    )
+    assert sorted(working(database)) == ["tvb.p.sl", "tvb.p.tp"]
+    paper(database).observe_price("AAPL", Decimal(96))
+    assert held(database) == 0 and working(database) == []

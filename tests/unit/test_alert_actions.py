@@ -209,3 +209,18 @@ def test_a_target_in_3commas_strategy_info_is_named_by_its_object() -> None:
         {"tv_instrument": "BTCUSDT", "action": "buy", "strategy_info": {"market_position": "long"}}
     )
     assert "market_position_size" in errors["strategy_info"][0]
+
+
+@pytest.mark.parametrize("word", ["protect", "UPDATE_EXITS", "set_exits"])
+def test_protect_carries_new_exits_whatever_the_side(word: str) -> None:
+    moved = alert_of(
+        {"symbol": "AAPL", "action": word, "stop_loss_offset": 2, "take_profit": 120, "price": 100}
+    )
+    assert moved.intent == "protect" and moved.quantity is None
+    assert moved.stop_loss is not None and moved.stop_loss.trigger is not None
+    assert moved.stop_loss.trigger.offset == D(2)
+    assert moved.take_profit is not None and moved.take_profit.price == D(120)
+
+
+def test_protect_without_exits_is_refused_naming_what_it_needs() -> None:
+    assert "take_profit" in " ".join(errors_of({"symbol": "AAPL", "action": "protect"})["action"])

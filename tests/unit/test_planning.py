@@ -272,3 +272,32 @@ def test_a_reversal_never_ends_doubled(position: D, stop_filled: bool) -> None:
     end = _end(after.effective, run(alert("reverse"), before, after_cancel=after))
     assert abs(end) == abs(position)
     assert position == 0 or (end > 0) != (position > 0)
+
+
+def test_protect_replaces_the_exits_of_the_position_held() -> None:
+    held = PositionView(
+        "AAPL", D(4), cancellable=("tvb.a.sl", "tvb.a.tp", "tvb.b.entry"), price=D(100)
+    )
+    a = alert(
+        "protect",
+        take_profit=PriceSpec(price=D("120")),
+        stop_loss=StopLoss(trigger=PriceSpec(offset=D("3"))),
+    )
+    decision = decide(a, held, RULES)
+    # Only the old exits go; a resting entry of ours stays.
+    assert (decision.kind, decision.cancel) == ("protect", ("tvb.a.sl", "tvb.a.tp"))
+    from trading.planning import protective_legs
+
+    tp, sl = protective_legs(a, view("4"), capabilities=CAPS).now
+    assert (tp.leg, tp.side, tp.quantity, tp.limit_price, tp.parent_leg, tp.oca) == (
+        "tp",
+        "sell",
+        D(4),
+        D("120"),
+        None,
+        True,
+    )
+    assert (sl.leg, sl.order_type, sl.stop_price) == ("sl", "stop", D("97"))
+    assert decide(a, view("0"), RULES).kind == "nothing"
+    with pytest.raises(OrderRejected, match="attaches exits"):
+        protective_legs(a, view("4"), capabilities=ATTACHED)

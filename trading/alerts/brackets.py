@@ -56,12 +56,24 @@ def brackets(
     reference: Decimal | None,
     kind: StopKind | None,
     flat_trail: bool,
+    *,
+    protect: bool = False,
 ) -> tuple[PriceSpec | None, StopLoss | None]:
     """The take-profit and stop-loss of an entry on ``side`` expected at ``reference``.
 
     ``kind`` is ``stop_loss_kind(p)``; ``flat_trail`` says the flat ``trail_amount`` and
     ``trail_percent`` belong to the stop loss (the entry itself does not trail).
     """
+    if protect:
+        # The position's side is the broker's to say: the planner checks the sides.
+        take_profit = _one_way(p, _TAKE_PROFIT, "take-profit")
+        stop_loss = _stop_loss(p, kind, flat_trail)
+        if take_profit is None and stop_loss is None and not p.errors:
+            p.fail(
+                "action",
+                "protect moves the position's exits: send take_profit and/or stop_loss",
+            )
+        return take_profit, stop_loss
     if side is None:
         for name in BRACKET_FIELDS:
             if p.given(name):

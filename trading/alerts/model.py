@@ -6,7 +6,9 @@ An alert says one of five things (its ``intent``):
 - ``target``: the position should now be ``target_position`` (signed), whatever it is;
 - ``close``: the position should be flat;
 - ``reverse``: the position should be the same size on the other side;
-- ``cancel``: our working orders on the instrument should be cancelled.
+- ``cancel``: our working orders on the instrument should be cancelled;
+- ``protect``: the position's take-profit and stop-loss should now be these (Pine's
+  ``strategy.exit`` moved them).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-Action = Literal["buy", "sell", "close", "reverse", "cancel"]
-Intent = Literal["add", "target", "close", "reverse", "cancel"]
+Action = Literal["buy", "sell", "close", "reverse", "cancel", "protect"]
+Intent = Literal["add", "target", "close", "reverse", "cancel", "protect"]
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
 TimeInForce = Literal["day", "gtc", "ioc", "fok"]
@@ -122,7 +124,7 @@ class Alert:
     def intent(self) -> Intent:
         if self.target_position is not None or self.target_side is not None:
             return "target"
-        if self.action == "close" or self.action == "reverse" or self.action == "cancel":
+        if self.action in ("close", "reverse", "cancel", "protect"):
             return self.action
         return "add"
 

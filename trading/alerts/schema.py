@@ -322,8 +322,10 @@ def _build(p: Parsed) -> Alert | None:
     flat_trail = kind == "trailing_stop" and ordered != "trailing_stop"
     terms = order_terms(p, intent, stop_loss_trails=flat_trail)
     reference = reference_price(p, terms)
-    take_profit, stop_loss = brackets(p, intent.entry_side, reference, kind, flat_trail)
-    if intent.action == "cancel":
+    take_profit, stop_loss = brackets(
+        p, intent.entry_side, reference, kind, flat_trail, protect=intent.action == "protect"
+    )
+    if intent.action in ("cancel", "protect"):
         quantity, quantity_type = p.data.get("quantity"), "units"
     else:
         quantity, quantity_type = sizing(p, intent, has_stop_loss=stop_loss is not None)

@@ -194,6 +194,8 @@ ACTION_WORDS: dict[str, tuple[str, str | None]] = {
     ),
     "reverse": ("reverse", None),
     **dict.fromkeys(("cancel", "cancel_all"), ("cancel", None)),
+    # Pine's strategy.exit moved: replace the position's take-profit and stop-loss.
+    **dict.fromkeys(("protect", "update_exits", "set_exits"), ("protect", None)),
     "add": ("add", None),
     # TBOT: the Pine call that filled
     "strategy.entrylong": ("buy", "buy"),
@@ -205,7 +207,8 @@ ACTION_WORDS: dict[str, tuple[str, str | None]] = {
     "strategy.cancel_all": ("cancel", None),
 }
 ACTION_HELP = (
-    "buy/long/b, sell/short/s, close/exit/flat/flatten/close_all, reverse, cancel, add (with "
+    "buy/long/b, sell/short/s, close/exit/flat/flatten/close_all, reverse, cancel, "
+    "protect/update_exits/set_exits, add (with "
     "a sentiment), 3Commas' enter_long/enter_short/exit_long/exit_short, TBOT's "
     "strategy.entrylong/entryshort/exitlong/exitshort/close/close_all/cancel_all"
 )
