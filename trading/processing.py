@@ -122,8 +122,8 @@ class AlertProcessor:
         for _ in range(8):
             result = self._runner.run_stage(work, stage, claimed.sent)
             if result.final is not None:
-                status, reason = result.final
-                return self._finish(work.key, status, reason)
+                status, reason = result.final  # recorded by the stage itself
+                return Outcome(status, reason=reason)
             if result.wait is not None:
                 return self._wait_for_stage(work.key, result, attempt)
             stage = result.next_stage
