@@ -10,7 +10,9 @@ or ambiguous contract is refused with IB's own reason.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ib_async import IB, Contract, Forex, Stock
 from ib_async.wrapper import RequestError
@@ -99,6 +101,8 @@ class ContractResolver:
         self._pacer = pacer
         self._by_query: dict[ContractQuery, int] = {}
         self._by_con_id: dict[int, Contract] = {}
+        # From the same contract details; IB sends it from server version 164 on.
+        self._size_increment: dict[int, Decimal] = {}
 
     async def resolve(self, query: ContractQuery) -> Contract:
         con_id = self._by_query.get(query)
@@ -133,8 +137,15 @@ class ContractResolver:
             contract.exchange = "SMART"
         self._by_query[query] = contract.conId
         self._by_con_id[contract.conId] = contract
+        increment = float(details[0].sizeIncrement or 0)
+        if math.isfinite(increment) and 0 < increment < 1e300:
+            self._size_increment[contract.conId] = Decimal(repr(increment))
         log.info("contract %s resolved to conId %s", query.symbol, contract.conId)
         return contract
 
     def cached(self, con_id: int) -> Contract | None:
         return self._by_con_id.get(con_id)
+
+    def size_increment(self, con_id: int) -> Decimal | None:
+        """The order size step IB gave for the contract; None when IB did not say."""
+        return self._size_increment.get(con_id)

@@ -6,7 +6,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from ib_async import Trade
+from ib_async import Order, Trade
 from ib_async.order import OrderStatus
 
 from broker_gateway.codes import ORDER_CANCELLED, ORDER_REJECTED
@@ -15,6 +15,17 @@ from trading.brokers import port
 from trading.keys import strip_broker_suffix
 
 _CANCELLED = frozenset({OrderStatus.Cancelled, OrderStatus.ApiCancelled})
+# The port's order types and IB's names for them, both ways.
+IB_ORDER_TYPES: dict[str, str] = {
+    "market": "MKT",
+    "limit": "LMT",
+    "stop": "STP",
+    "stop_limit": "STP LMT",
+    "trailing_stop": "TRAIL",
+}
+PORT_ORDER_TYPES: dict[str, str] = {ib: ours for ours, ib in IB_ORDER_TYPES.items()}
+WITH_LIMIT_PRICE = frozenset({"LMT", "STP LMT"})
+WITH_STOP_PRICE = frozenset({"STP", "STP LMT"})
 
 
 def number(value: float | Decimal | None) -> str | None:
@@ -75,19 +86,34 @@ def trade_to_wire(trade: Trade) -> dict[str, Any]:
         )
     error = last_error(trade)
     order_id = order.orderId or status.orderId
+    ib_type = (order.orderType or "").upper()
     return {
         "reference": strip_broker_suffix(order.orderRef),
         "broker_order_id": str(order_id) if order_id > 0 else f"perm-{order.permId}",
         "symbol": contract_symbol(trade.contract),
         "side": "buy" if order.action.upper() == "BUY" else "sell",
         "quantity": number(order.totalQuantity),
-        "order_type": "limit" if order.orderType == "LMT" else "market",
+        # An IB type the port has no name for (a manual MOC, say) keeps IB's own name, so it
+        # is never mistaken for a market order.
+        "order_type": PORT_ORDER_TYPES.get(ib_type, ib_type.lower()),
         "status": order_status(trade, filled),
         "filled_quantity": number(filled) or "0",
         "avg_fill_price": number(avg_price),
-        "limit_price": number(order.lmtPrice) if order.orderType == "LMT" else None,
+        "limit_price": number(order.lmtPrice) if ib_type in WITH_LIMIT_PRICE else None,
+        "stop_price": _stop_price(order, ib_type),
         "reason": f"IB error {error[0]}: {error[1]}" if error else None,
         "perm_id": str(order.permId) if order.permId else None,
         "fills": fills,
         "ib_status": status.status,
     }
+
+
+def _stop_price(order: Order, ib_type: str) -> str | None:
+    """Where a stop triggers: ``auxPrice`` for STP and STP LMT. A trailing stop's level moves
+    with the market; it is known only as the initial ``trailStopPrice`` we may have set (its
+    ``auxPrice`` is the trailing distance, not a price)."""
+    if ib_type in WITH_STOP_PRICE:
+        return number(order.auxPrice)
+    if ib_type == "TRAIL":
+        return number(order.trailStopPrice)
+    return None

@@ -15,13 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 import redis.asyncio as aioredis
-from ib_async import IB, LimitOrder, MarketOrder, Order, Trade
+from ib_async import IB, Contract, Order, Trade
 from ib_async.order import OrderStatus
 from redis.exceptions import RedisError
 
 from broker_gateway.codes import CANCEL_ORDER_DONE, CANCEL_UNKNOWN_ORDER
 from broker_gateway.contracts import ContractQuery, ContractRefused, ContractResolver
-from broker_gateway.convert import last_error, order_status, trade_to_wire
+from broker_gateway.convert import IB_ORDER_TYPES, last_error, order_status, trade_to_wire
 from broker_gateway.errors import (
     InvalidRequest,
     NotCancellable,
@@ -38,6 +38,11 @@ from trading.keys import is_our_reference, strip_broker_suffix
 
 log = logging.getLogger(__name__)
 _WAITING = frozenset({OrderStatus.PendingSubmit, OrderStatus.ApiPending, ""})
+TIME_IN_FORCE = {"day": "DAY", "gtc": "GTC", "ioc": "IOC", "fok": "FOK"}
+# IB lets only these trade outside regular hours through the API.
+OUTSIDE_RTH_TYPES = frozenset({"limit", "stop_limit"})
+# ocaType 1: the first fill cancels every other order of the group (with block).
+OCA_CANCEL_OTHERS = 1
 
 
 def find_trade(ib: IB, reference: str) -> Trade | None:
@@ -147,6 +152,7 @@ class OrderDesk:
                 "through the API (never rounded silently)"
             )
         order = self._order(reference, params, quantity)
+        self._attach_to_parent(order, params, contract)
         await self._pacer.acquire()
         # Checked after the pacer's wait, right before the order is written.
         if reason := self._state.why_not_serving(need_tradeable=True):
@@ -162,16 +168,69 @@ class OrderDesk:
         return trade
 
     def _order(self, reference: str, params: dict[str, Any], quantity: Decimal) -> Order:
-        action = "BUY" if params["side"] == "buy" else "SELL"
-        tif = "GTC" if params.get("time_in_force") == "gtc" else "DAY"
+        """The IB order for a request: every field IB needs is set, and a field that does not
+        belong to the order type is refused rather than dropped."""
+        order_type = str(params.get("order_type") or "market")
+        ib_type = IB_ORDER_TYPES.get(order_type)
+        if ib_type is None:
+            raise Rejected(f"order type {order_type!r} is not one IB is sent from here")
+        tif = TIME_IN_FORCE.get(str(params.get("time_in_force") or "day"))
+        if tif is None:
+            raise Rejected(f"time in force {params.get('time_in_force')!r} is not day|gtc|ioc|fok")
+        outside_rth = bool(params.get("outside_rth"))
+        if outside_rth and order_type not in OUTSIDE_RTH_TYPES:
+            raise Rejected(
+                f"outside_rth is for limit and stop-limit orders; not sent for a {order_type} order"
+            )
         # tif is always explicit: an empty one makes newer TWS send 10349, which ib_async
         # reads as a cancellation.
-        common = {"orderRef": reference, "tif": tif, "account": self._state.account}
-        if params.get("order_type") == "limit":
-            if params.get("limit_price") is None:
-                raise Rejected("a limit order needs limit_price")
-            return LimitOrder(action, float(quantity), float(params["limit_price"]), **common)
-        return MarketOrder(action, float(quantity), **common)
+        order = Order(
+            action="BUY" if params["side"] == "buy" else "SELL",
+            totalQuantity=float(quantity),
+            orderType=ib_type,
+            orderRef=reference,
+            tif=tif,
+            account=self._state.account,
+            outsideRth=outside_rth,
+            transmit=True,
+        )
+        _set_prices(order, order_type, params)
+        oca_group = str(params.get("oca_group") or "")
+        if oca_group:
+            order.ocaGroup, order.ocaType = oca_group, OCA_CANCEL_OTHERS
+        return order
+
+    def _attach_to_parent(self, order: Order, params: dict[str, Any], contract: Contract) -> None:
+        """A bracket's exit placed after its entry: ``parentId`` is the entry's IB order id,
+        so IB holds the exit until the entry fills and cancels it with the entry.
+
+        The exits also share an OCA group (the request's, else the parent's reference): an
+        entry that has filled already has no use for ``parentId`` (IB holds a child only
+        until its parent fills), and the exits must still cancel each other then."""
+        parent_reference = str(params.get("parent_reference") or "")
+        if not parent_reference:
+            return
+        if not is_our_reference(parent_reference) or ":" in parent_reference:
+            raise InvalidRequest(f"parent {parent_reference!r} is not a tvbridge order reference")
+        parent = find_trade(self._ib, parent_reference)
+        if parent is None:
+            raise Rejected(f"IB has no parent order {parent_reference}; its exit is not placed")
+        if parent.contract.conId and parent.contract.conId != contract.conId:
+            raise Rejected(
+                f"parent order {parent_reference} is on another contract "
+                f"(conId {parent.contract.conId}, not {contract.conId})"
+            )
+        if not order.ocaGroup:
+            order.ocaGroup, order.ocaType = parent_reference, OCA_CANCEL_OTHERS
+        status = trade_to_wire(parent)["status"]
+        if status == port.FILLED:
+            log.info("parent %s has filled: %s works at once", parent_reference, order.orderRef)
+            return
+        if status not in port.ACTIVE_STATES:
+            raise Rejected(f"parent order {parent_reference} is {status}; its exit is not placed")
+        if parent.order.orderId <= 0:
+            raise Rejected(f"parent order {parent_reference} has no IB order id of this client")
+        order.parentId = parent.order.orderId
 
     async def _acknowledged(self, trade: Trade) -> dict[str, Any]:
         """Wait for IB's first answer about a new order; a rejection raises ``Rejected``."""
@@ -256,3 +315,52 @@ class OrderDesk:
                 continue
             cancelled.append(reference)
         return cancelled
+
+
+def _price(params: dict[str, Any], key: str) -> Decimal | None:
+    value = params.get(key)
+    if value is None:
+        return None
+    price = Decimal(str(value))
+    if not price.is_finite() or price <= 0:
+        raise Rejected(f"{key} must be a positive number, got {value}")
+    return price
+
+
+def _set_prices(order: Order, order_type: str, params: dict[str, Any]) -> None:
+    limit = _price(params, "limit_price")
+    stop = _price(params, "stop_price")
+    trail_amount = _price(params, "trail_amount")
+    trail_percent = _price(params, "trail_percent")
+    what = order_type.replace("_", "-")
+    if order_type in ("limit", "stop_limit"):
+        if limit is None:
+            raise Rejected(f"a {what} order needs limit_price")
+        order.lmtPrice = float(limit)
+    elif limit is not None:
+        raise Rejected(f"a {what} order takes no limit_price (limit and stop-limit orders do)")
+    if order_type in ("stop", "stop_limit"):
+        if stop is None:
+            raise Rejected(f"a {what} order needs stop_price")
+        order.auxPrice = float(stop)
+    elif order_type == "trailing_stop":
+        _trail(order, trail_amount, trail_percent, stop)
+    elif stop is not None:
+        raise Rejected(f"stop_price does not belong to a {what} order")
+    if order_type != "trailing_stop" and (trail_amount is not None or trail_percent is not None):
+        raise Rejected(f"trail_amount and trail_percent do not belong to a {what} order")
+
+
+def _trail(
+    order: Order, amount: Decimal | None, percent: Decimal | None, initial_stop: Decimal | None
+) -> None:
+    """A TRAIL order follows the market by a price distance (``auxPrice``) or a percentage
+    (``trailingPercent``), exactly one of them; ``stop_price`` is its initial stop level."""
+    if (amount is None) == (percent is None):
+        raise Rejected("a trailing stop needs exactly one of trail_amount and trail_percent")
+    if amount is not None:
+        order.auxPrice = float(amount)
+    if percent is not None:
+        order.trailingPercent = float(percent)
+    if initial_stop is not None:
+        order.trailStopPrice = float(initial_stop)

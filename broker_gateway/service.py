@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
-from ib_async import IB
+from ib_async import IB, Contract
 from ib_async.wrapper import RequestError
 
 from broker_gateway.contracts import (
@@ -25,6 +26,8 @@ from broker_gateway.errors import InvalidRequest, OutcomeUnknown, Rejected, RpcE
 from broker_gateway.orders import OrderDesk, find_trade
 from broker_gateway.pacing import Pacer
 from broker_gateway.state import GatewayState
+from trading.brokers import ibkr_protocol as wire
+from trading.brokers import port
 from trading.keys import is_our_reference, strip_broker_suffix
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ class BrokerService:
             "open_orders": self.open_orders,
             "executions": self.executions,
             "positions": self.positions,
+            wire.POSITION_IN: self.position_in,
             "account_summary": self.account_summary,
             "resolve_contract": self.resolve_contract,
             "health": self.health,
@@ -168,6 +172,63 @@ class BrokerService:
             )
         return result
 
+    async def position_in(self, params: dict[str, Any]) -> wire.InstrumentPositionWire:
+        """The account's position in one contract, matched by conId (never by symbol text),
+        and our orders working on it.
+
+        Positions come fresh from IB; the orders from ib_async's book, which IB keeps current
+        while connected and which also holds orders just sent and not yet acknowledged. Both
+        are checked against the connection afterwards: a read cut short raises."""
+        instrument = wire.instrument_from_wire(params)
+        query = ContractQuery(
+            symbol=instrument.symbol,
+            exchange=instrument.exchange,
+            sec_type=instrument.sec_type,
+            currency=instrument.currency,
+        )
+        # ``rejected`` is reserved for the instrument itself (see POSITION_IN).
+        contract = await self._resolve(query)
+        con_id = contract.conId
+        try:
+            positions = await self._shared("positions", self._ib.reqPositionsAsync)
+        except RequestError as error:
+            # Worth retrying, and not "rejected": that would read as a refused instrument.
+            raise RpcError(f"IB refused the positions read: {error}") from error
+        self._still_connected("positions")
+        quantity = sum(
+            (
+                Decimal(number(p.position) or "0")
+                for p in positions
+                if p.contract.conId == con_id
+                and (not self._state.account or p.account == self._state.account)
+            ),
+            Decimal(0),
+        )
+        working = []
+        for trade in self._ib.openTrades():
+            if trade.contract.conId != con_id or not is_our_reference(trade.order.orderRef or ""):
+                continue
+            order = trade_to_wire(trade)
+            if order["status"] in port.ACTIVE_STATES:
+                working.append(order)
+        self._still_connected("open orders")
+        increment = self._contracts.size_increment(con_id)
+        return wire.InstrumentPositionWire(
+            instrument_id=str(con_id),
+            quantity=str(quantity),
+            working=working,
+            last_price=self._known_price(con_id),
+            quantity_increment=None if increment is None else str(increment),
+        )
+
+    def _known_price(self, con_id: int) -> str | None:
+        """A price the gateway already has (the portfolio IB streams for held positions);
+        no market data is requested for it."""
+        for item in self._ib.portfolio(self._state.account):
+            if item.contract.conId == con_id and item.marketPrice > 0:
+                return number(item.marketPrice)
+        return None
+
     async def account_summary(self, params: dict[str, Any]) -> Any:
         values: dict[str, str] = {}
         currency = "USD"
@@ -190,10 +251,7 @@ class BrokerService:
             sec_type=params.get("sec_type"),
             currency=params.get("currency"),
         )
-        try:
-            contract = await self._contracts.resolve(query)
-        except ContractRefused as error:
-            raise Rejected(error.reason, error.code) from error
+        contract = await self._resolve(query)
         return {
             "con_id": contract.conId,
             "symbol": contract.symbol,
@@ -206,6 +264,12 @@ class BrokerService:
 
     async def health(self, params: dict[str, Any]) -> Any:
         return self._state.health()
+
+    async def _resolve(self, query: ContractQuery) -> Contract:
+        try:
+            return await self._contracts.resolve(query)
+        except ContractRefused as error:
+            raise Rejected(error.reason, error.code) from error
 
     async def _shared(self, name: str, request: Callable[[], Awaitable[Any]]) -> Any:
         running = self._in_flight.get(name)

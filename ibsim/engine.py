@@ -14,6 +14,7 @@ from ibsim.matching import fill_price, oca_siblings, update_trailing_stop
 from ibsim.model import (
     CANCELLED,
     FILLED,
+    IMMEDIATE_TIFS,
     PENDING_SUBMIT,
     PRE_SUBMITTED,
     SUBMITTED,
@@ -220,7 +221,7 @@ class Engine:
         return SUBMITTED
 
     def _expire_if_ioc(self, order: SimOrder) -> None:
-        if order.tif == "IOC" and order.working and order.remaining > EPSILON:
+        if order.tif in IMMEDIATE_TIFS and order.working and order.remaining > EPSILON:
             self._cancel(order, notify_error=False)
 
     def _modify(self, order: SimOrder, ticket: OrderTicket) -> None:
@@ -332,6 +333,9 @@ class Engine:
         quantity = order.remaining
         if self.config.max_fill_qty:
             quantity = min(quantity, self.config.max_fill_qty)
+        if order.tif == "FOK" and quantity < order.remaining - EPSILON:
+            # Fill or kill: a part of the order never trades; it is cancelled whole.
+            return
         self.execute(order, quantity, execution_price)
 
     def execute(self, order: SimOrder, quantity: float, price: float) -> Fill:

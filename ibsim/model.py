@@ -19,7 +19,9 @@ INACTIVE = "Inactive"
 
 FINISHED_STATUSES = frozenset({FILLED, CANCELLED, API_CANCELLED, INACTIVE})
 SUPPORTED_ORDER_TYPES = frozenset({"MKT", "LMT", "STP", "STP LMT", "TRAIL"})
-SUPPORTED_TIFS = frozenset({"DAY", "GTC", "IOC"})
+SUPPORTED_TIFS = frozenset({"DAY", "GTC", "IOC", "FOK"})
+# Orders that trade at once or not at all: what does not fill on arrival is cancelled.
+IMMEDIATE_TIFS = frozenset({"IOC", "FOK"})
 
 
 @dataclass

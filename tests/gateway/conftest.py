@@ -47,14 +47,46 @@ def ib_stack(
         redis_server.stop()
 
 
+@pytest.fixture(scope="module")
+def ib_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IbStack]:
+    """IB's side alone: a private Redis, ibsim and the gateway, for the broker client against
+    the gateway. No web, worker or ledger consumer (the gateway waits for the ledger only
+    briefly after reconciling), so these tests depend on nothing above the broker port."""
+    directory = tmp_path_factory.mktemp("ibgateway")
+    redis_server = RedisServer(directory / "redis").start()
+    sim = IbSim(directory).start()
+    stack = IbStack(
+        directory,
+        redis_server.url,
+        sqlite_url(directory),
+        BROKER="ibkr",
+        IBKR_PORT=str(sim.port),
+        **{**FAST_GATEWAY, "IBKR_LEDGER_SYNC_WAIT_SECONDS": "0.2"},
+    )
+    stack.sim, stack.redis = sim, redis_server
+    try:
+        stack.start_gateway()
+        stack.wait_serving()
+        yield stack
+    finally:
+        stack.stop_all()
+        sim.stop()
+        redis_server.stop()
+
+
 @pytest.fixture(autouse=True)
 def show_logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed and "ib_stack" in request.fixturenames:
-        stack: IbStack = request.getfixturevalue("ib_stack")
+    if report is None or not report.failed:
+        return
+    for fixture in ("ib_stack", "ib_gateway"):
+        if fixture not in request.fixturenames:
+            continue
+        stack: IbStack = request.getfixturevalue(fixture)
         for name in ("gateway", "events", "worker", "web"):
-            print(f"--- {name} log ---\n{stack.log(name)[-4000:]}")
+            if name in stack.processes or stack.log(name):
+                print(f"--- {name} log ---\n{stack.log(name)[-4000:]}")
         print(f"--- ibsim log ---\n{(stack.directory / 'ibsim.log').read_text()[-2000:]}")
 
 

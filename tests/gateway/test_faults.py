@@ -195,7 +195,8 @@ def test_refused_connections_hold_alerts_then_place_once_or_expire(ib_stack: IbS
     # Recorded by the processor ("broker unavailable until ...") or, when its last Celery
     # retry was discarded at the expiry, by the sweeper ("alert was N s old ...").
     assert expired["reason"] and ("unavailable" in expired["reason"] or "old" in expired["reason"])
-    assert expired["orders"][0]["status"] in ("expired", "planned")
+    # With IB down the position cannot be read, so there may be no plan, hence no order, yet.
+    assert all(o["status"] in ("expired", "planned") for o in expired["orders"])
     assert ib_stack.alert_state("ib-refuse-a")["status"] not in ("done", "expired")
     state = ib_stack.wait_alert("ib-refuse-a", timeout=30)
     assert state["orders"][0]["status"] == "filled"

@@ -79,7 +79,10 @@ def test_resting_limit_fill_reaches_the_ledger_through_events(ib_stack: IbStack)
 def test_fractional_stock_and_unknown_symbol_are_rejected(ib_stack: IbStack) -> None:
     ib_stack.alert({"symbol": "AAPL", "action": "buy", "quantity": 1.5, "alert_id": "ib-frac"})
     state = ib_stack.wait_alert("ib-frac", status="rejected")
-    assert "fractional" in state["reason"]
+    # Refused before sending, by planning (whole shares) or by the gateway (IB takes no
+    # fractional shares through the API); never rounded.
+    assert "fractional" in state["reason"] or "whole number" in state["reason"]
+    assert not ib_stack.sim.orders("tvb.ib-frac.entry")
     ib_stack.alert({"symbol": "ZZZZ", "action": "buy", "quantity": 1, "alert_id": "ib-unknown"})
     state = ib_stack.wait_alert("ib-unknown", status="rejected")
     assert "200" in state["reason"] and not ib_stack.sim.orders("tvb.ib-unknown.entry")

@@ -11,11 +11,13 @@ from tests.gateway.support import IbStack
 from tests.support import child_pids, process_gone, wait_for
 
 # The sweeper resumes a dead worker's alert after 3 s; one pool child to kill; liveness
-# probes that outwait IB's late answers, so the delay is not taken for a dead socket.
+# probes that outwait IB's late answers, so the delay is not taken for a dead socket; reads
+# that outwait them too, since the worker reads the position before it places.
 STACK_ENV = {
     "STUCK_AFTER_SECONDS": "3",
     "SWEEP_INTERVAL_SECONDS": "1",
     "IBKR_PROBE_TIMEOUT_SECONDS": "10",
+    "IBKR_RPC_TIMEOUT_SECONDS": "8",
 }
 WORKERS = 1
 
@@ -40,8 +42,14 @@ def test_c1_worker_child_killed_after_place_order_is_not_placed_again(ib_stack: 
         )
     finally:
         ib_stack.sim.fault("clear")
-    state = ib_stack.wait_alert("ib-c1", timeout=40)
-    assert state["orders"][0]["status"] == "filled", state
+    ib_stack.wait_alert("ib-c1", timeout=40)
+
+    def filled() -> bool:
+        # The fill reaches the ledger through the order events, possibly after the alert
+        # is done with the order submitted.
+        return bool(ib_stack.alert_state("ib-c1")["orders"][0]["status"] == "filled")
+
+    wait_for(filled, timeout=10, message="the fill in the ledger")
     assert worker.poll() is None
     assert ib_stack.placements(reference) == 1, "the resumed alert sent place_order again"
     assert len(ib_stack.sim.orders(reference)) == 1

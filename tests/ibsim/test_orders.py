@@ -106,7 +106,7 @@ def test_cancel_gives_202_and_a_second_cancel_gives_10148(ib: IB, clients: Clien
         Order(action="BUY", totalQuantity=1, orderType="MOC"),
         LimitOrder("BUY", 1, -5.0),
         LimitOrder("BUY", 0, 190.0),
-        Order(action="BUY", totalQuantity=1, orderType="LMT", lmtPrice=190.0, tif="FOK"),
+        Order(action="BUY", totalQuantity=1, orderType="LMT", lmtPrice=190.0, tif="XYZ"),
     ],
     ids=["unsupported-type", "negative-price", "zero-size", "bad-tif"],
 )
@@ -167,6 +167,21 @@ def test_ioc_cancels_what_does_not_trade(ib: IB) -> None:
     trade = ib.placeOrder(AAPL, order)
     wait_until(lambda: trade.orderStatus.status == "Cancelled", ib=ib)
     assert trade.orderStatus.filled == 0
+
+
+def test_fok_fills_whole_or_is_cancelled(ib: IB) -> None:
+    filled = ib.placeOrder(AAPL, LimitOrder("BUY", 5, 191.0, tif="FOK"))
+    killed = ib.placeOrder(AAPL, LimitOrder("BUY", 5, 100.0, tif="FOK"))
+    wait_until(lambda: filled.orderStatus.status == "Filled", ib=ib)
+    wait_until(lambda: killed.orderStatus.status == "Cancelled", ib=ib)
+    assert killed.orderStatus.filled == 0
+
+
+@pytest.mark.parametrize("sim_options", [{"max_fill_qty": 30}])
+def test_fok_larger_than_what_trades_is_cancelled_unfilled(ib: IB) -> None:
+    trade = ib.placeOrder(AAPL, MarketOrder("BUY", 100, tif="FOK"))
+    wait_until(lambda: trade.orderStatus.status == "Cancelled", ib=ib)
+    assert trade.orderStatus.filled == 0 and not trade.fills
 
 
 @pytest.mark.parametrize("sim_options", [{"max_fill_qty": 30}])

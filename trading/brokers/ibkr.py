@@ -41,6 +41,9 @@ from trading.retry import retrier
 log = logging.getLogger(__name__)
 HEALTH_READ_TIMEOUT_SECONDS = 0.25
 PLACEMENT = "place_order"
+# Exits that ride on the entry (OANDA's way). IB takes a bracket's exits as orders of their
+# own (``parent_reference``, ``oca_group``), so these are refused here, never dropped.
+ATTACHED_EXIT_FIELDS = ("take_profit_price", "stop_loss_price", "trailing_stop_distance")
 
 # What each reply kind means for the caller: (error for a placement, error for any other
 # request). A placement may only be retried blindly when it provably did not run.
@@ -65,11 +68,12 @@ UNKNOWN_KIND_ERRORS: tuple[type[TvbridgeError], type[TvbridgeError]] = (
 class IbkrBroker:
     name = "ibkr"
     capabilities = port.Capabilities(
-        order_types=frozenset({"market", "limit"}),
+        order_types=frozenset({"market", "limit", "stop", "stop_limit", "trailing_stop"}),
         # IB refuses fractional shares through the API; planning rejects them up front.
         fractional_quantities=False,
         short_selling=True,
         asset_classes=frozenset({"STK", "CASH"}),
+        attached_exits=False,
     )
 
     def __init__(
@@ -92,6 +96,13 @@ class IbkrBroker:
 
     @retrier(0)
     def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
+        attached = [name for name in ATTACHED_EXIT_FIELDS if getattr(request, name) is not None]
+        if attached:
+            raise OrderRejected(
+                f"{request.reference}: IB takes a bracket's exits as child orders "
+                "(parent_reference, oca_group), not attached to the entry; "
+                f"refused: {', '.join(attached)}"
+            )
         params = {k: v for k, v in asdict(request).items() if v is not None and k != "not_after"}
         deadline = time.time() + self._place_timeout
         if request.not_after is not None:
@@ -139,6 +150,18 @@ class IbkrBroker:
     @retrier(3)
     def positions(self) -> list[port.Position]:
         return [wire.position_from_wire(item) for item in self._call("positions", {})]
+
+    @retrier(3)
+    def position_in(self, instrument: port.Instrument) -> port.InstrumentPosition:
+        """The account's position in the contract ``instrument`` resolves to (matched by
+        conId) and our orders working on it. A gateway that is down, or a read cut short,
+        raises; it never answers "flat". An instrument IB has no single contract for is
+        OrderRejected: nothing can be placed for it."""
+        try:
+            result = self._call(wire.POSITION_IN, dict(wire.instrument_to_wire(instrument)))
+        except RequestRefused as error:
+            raise OrderRejected(error.reason, code=error.code) from error
+        return wire.instrument_position_from_wire(result)
 
     @retrier(3)
     def account_summary(self) -> port.AccountSummary:

@@ -18,7 +18,7 @@ import json
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from trading.brokers import port
 
@@ -51,6 +51,30 @@ TEMPORARY = "temporary"  # anything else worth retrying
 ERROR_KINDS = frozenset(
     {UNAVAILABLE, EXPIRED, REJECTED, NOT_FOUND, NOT_CANCELLABLE, UNKNOWN, INVALID, TEMPORARY}
 )
+
+# The position in one instrument and our working orders on it. The request names the
+# instrument as an alert does (``InstrumentWire``); the gateway resolves it to an IB
+# contract and answers ``InstrumentPositionWire``, or an error (never a zero position when
+# it could not tell). Its only ``rejected`` answer is IB having no single contract for the
+# instrument (unknown, ambiguous, or not a kind we trade): no order can ever be placed for
+# it, so the client raises OrderRejected, not RequestRefused.
+POSITION_IN = "position_in"
+
+
+class InstrumentWire(TypedDict):
+    symbol: str
+    exchange: str | None
+    sec_type: str | None
+    currency: str | None
+
+
+class InstrumentPositionWire(TypedDict):
+    instrument_id: str  # IB's conId, as text
+    quantity: str  # signed decimal text; "0" when the account holds none
+    # Our open orders on that conId, each as ``order_from_wire`` reads it.
+    working: list[dict[str, Any]]
+    last_price: str | None
+    quantity_increment: str | None
 
 
 def dumps(value: Any) -> str:
@@ -101,6 +125,39 @@ def order_from_wire(data: dict[str, Any]) -> port.BrokerOrder:
         reason=data.get("reason"),
         perm_id=data.get("perm_id"),
         fills=fills,
+        stop_price=_decimal(data.get("stop_price")),
+    )
+
+
+def instrument_to_wire(instrument: port.Instrument) -> InstrumentWire:
+    return InstrumentWire(
+        symbol=instrument.symbol,
+        exchange=instrument.exchange,
+        sec_type=instrument.sec_type,
+        currency=instrument.currency,
+    )
+
+
+def instrument_from_wire(data: dict[str, Any]) -> port.Instrument:
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        return None if value in (None, "") else str(value)
+
+    return port.Instrument(
+        symbol=str(data.get("symbol") or ""),
+        exchange=text("exchange"),
+        sec_type=text("sec_type"),
+        currency=text("currency"),
+    )
+
+
+def instrument_position_from_wire(data: dict[str, Any]) -> port.InstrumentPosition:
+    return port.InstrumentPosition(
+        instrument_id=str(data["instrument_id"]),
+        quantity=Decimal(str(data["quantity"])),
+        working=tuple(order_from_wire(item) for item in data["working"]),
+        last_price=_decimal(data.get("last_price")),
+        quantity_increment=_decimal(data.get("quantity_increment")),
     )
 
 

@@ -30,10 +30,12 @@ from trading.errors import (
     BrokerUnavailable,
     NotCancellable,
     OrderNotFound,
+    OrderRejected,
     RequestRefused,
     TemporaryError,
     TvbridgeError,
 )
+from trading.keys import is_our_reference
 from trading.retry import retrier
 
 HEALTH_TIMEOUT_SECONDS = 1.0
@@ -49,6 +51,8 @@ class OandaBroker:
         asset_classes=frozenset({"CASH", "CFD", "CRYPTO"}),
         # REST only: fills of resting orders are found by looking them up.
         pushes_order_updates=False,
+        # takeProfitOnFill / stopLossOnFill / trailingStopLossOnFill ride on the entry.
+        attached_exits=True,
     )
 
     def __init__(
@@ -73,8 +77,13 @@ class OandaBroker:
 
     @retrier(0)
     def submit(self, request: port.OrderRequest) -> port.BrokerOrder:
+        refusal = unsupported(request)
+        if refusal is not None:
+            raise OrderRejected(f"{request.reference}: {refusal}")
         if request.order_type == "limit":
             return self._place(request, "LIMIT", request.limit_price)
+        if request.order_type == "stop":
+            return self._place(request, "STOP", request.stop_price)
         return self._place(request, "MARKET", None)
 
     @retrier(0)
@@ -175,6 +184,38 @@ class OandaBroker:
         return sorted((position_from_oanda(item) for item in raw), key=lambda p: p.symbol)
 
     @retrier(3)
+    def position_in(self, instrument: port.Instrument) -> port.InstrumentPosition:
+        """The net position (long units plus the negative short units) in the OANDA
+        instrument the symbol names, and our pending entry orders on it.
+
+        Read from the account's open positions, a complete list: an instrument missing from
+        it is flat. A read that fails raises; it never reads as flat. Exits attached to a
+        trade (take profit, stop loss) name no instrument or units of their own and are not
+        listed: they close the position rather than add to it."""
+        # An instrument the account does not offer is OrderRejected: nothing can be placed.
+        resolved = self.instrument(instrument.symbol)
+        raw_positions = self._get(self._http.account_path("openPositions"), "positions")
+        held = [
+            position_from_oanda(item)
+            for item in raw_positions
+            if str(item.get("instrument")) == resolved.name
+        ]
+        raw_orders = self._get(self._http.account_path("pendingOrders"), "orders")
+        working = tuple(
+            order_from_state(order, None, None)
+            for order in raw_orders
+            if order.get("instrument") == resolved.name
+            and "units" in order
+            and is_our_reference(str((order.get("clientExtensions") or {}).get("id", "")))
+        )
+        return port.InstrumentPosition(
+            instrument_id=resolved.name,
+            quantity=sum((p.quantity for p in held), Decimal(0)),
+            working=working,
+            quantity_increment=resolved.quantity_increment,
+        )
+
+    @retrier(3)
     def account_summary(self) -> port.AccountSummary:
         return summary_from_oanda(self._account())
 
@@ -241,6 +282,7 @@ class OandaBroker:
             side=request.side,
             quantity=request.quantity,
             limit_price=price if order_type == "LIMIT" else None,
+            stop_price=price if order_type == "STOP" else None,
         )
 
     def _account(self, timeout: float | None = None) -> dict[str, Any]:
@@ -271,6 +313,36 @@ class OandaBroker:
 
     def _get(self, url_path: str, key: str) -> Any:
         return _field(self._http.request("GET", url_path, Purpose.READ), key)
+
+
+def unsupported(request: port.OrderRequest) -> str | None:
+    """Why OANDA cannot take ``request`` as asked, or None. Said before anything is sent,
+    so nothing the request asks for is silently left out."""
+    if request.order_type == "stop_limit":
+        return (
+            "OANDA has no stop-limit order: its STOP order trades at market once triggered "
+            "(a priceBound cancels a fill beyond it, it never rests as a limit)"
+        )
+    if request.order_type == "trailing_stop":
+        return (
+            "OANDA trails a stop only as an exit attached to a trade "
+            "(trailing_stop_distance on the entry), never as an entry order"
+        )
+    if request.parent_reference is not None or request.oca_group is not None:
+        return (
+            "OANDA attaches a bracket's exits to the entry (take_profit_price, "
+            "stop_loss_price, trailing_stop_distance); it has no child or OCA orders "
+            "(parent_reference, oca_group)"
+        )
+    if request.trail_amount is not None or request.trail_percent is not None:
+        return "trail_amount and trail_percent belong to a trailing stop, which OANDA has not"
+    if request.stop_price is not None and request.order_type != "stop":
+        return f"stop_price does not belong to a {request.order_type} order"
+    if request.limit_price is not None and request.order_type != "limit":
+        return f"limit_price does not belong to a {request.order_type} order"
+    # outside_rth asks for nothing here: OANDA has no separate regular session, its
+    # instruments trade whenever their market is open.
+    return None
 
 
 def _field(reply: dict[str, Any], key: str) -> Any:

@@ -36,6 +36,9 @@ class Instrument:
     units_precision: int
     minimum_units: Decimal
     display_precision: int
+    # The step an order's units may take (10^-tradeUnitsPrecision); None when OANDA's
+    # instrument entry does not say.
+    quantity_increment: Decimal | None = None
 
     @property
     def asset_class(self) -> str:
@@ -69,6 +72,7 @@ class Instrument:
 
     @classmethod
     def from_oanda(cls, raw: dict[str, Any]) -> Instrument:
+        precision = raw.get("tradeUnitsPrecision")
         return cls(
             name=str(raw["name"]),
             kind=str(raw.get("type", "CFD")),
@@ -76,6 +80,7 @@ class Instrument:
             units_precision=int(raw.get("tradeUnitsPrecision", 0)),
             minimum_units=Decimal(str(raw.get("minimumTradeSize", "0"))),
             display_precision=int(raw.get("displayPrecision", 5)),
+            quantity_increment=None if precision is None else Decimal(1).scaleb(-int(precision)),
         )
 
 

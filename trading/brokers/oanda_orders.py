@@ -18,8 +18,9 @@ from trading.errors import OrderRejected
 
 OandaOrderType = Literal["MARKET", "LIMIT", "STOP"]
 # Market orders must be FOK or IOC at OANDA. FOK: the whole order or nothing, so a market
-# order never ends half-filled with its remainder silently dropped.
+# order never ends half-filled with its remainder silently dropped; IOC only when asked for.
 MARKET_TIME_IN_FORCE = "FOK"
+MARKET_TIME_IN_FORCE_ASKED = {"ioc": "IOC", "fok": "FOK"}
 RESTING_TIME_IN_FORCE = {"day": "GFD", "gtc": "GTC"}
 # Exits attached to a trade live until the trade closes.
 BRACKET_TIME_IN_FORCE = "GTC"
@@ -54,13 +55,21 @@ def order_body(
         "tradeClientExtensions": extensions,
     }
     if order_type == "MARKET":
-        body["timeInForce"] = MARKET_TIME_IN_FORCE
+        body["timeInForce"] = MARKET_TIME_IN_FORCE_ASKED.get(
+            request.time_in_force, MARKET_TIME_IN_FORCE
+        )
     else:
         if price is None or price <= 0:
-            what = "limit_price" if order_type == "LIMIT" else "stop price"
+            what = "limit_price" if order_type == "LIMIT" else "stop_price"
             raise OrderRejected(f"a {order_type.lower()} order needs a positive {what}")
+        tif = RESTING_TIME_IN_FORCE.get(request.time_in_force)
+        if tif is None:
+            raise OrderRejected(
+                f"a {order_type.lower()} order is sent to OANDA good for the day or good till "
+                f"cancelled (time_in_force day or gtc), not {request.time_in_force}"
+            )
         body["price"] = _text(price)
-        body["timeInForce"] = RESTING_TIME_IN_FORCE[request.time_in_force]
+        body["timeInForce"] = tif
         body["triggerCondition"] = "DEFAULT"
     body.update(_bracket(request))
     return body
@@ -96,6 +105,7 @@ def order_from_reply(
     side: port.Side,
     quantity: Decimal,
     limit_price: Decimal | None = None,
+    stop_price: Decimal | None = None,
     prefix: str = "order",
 ) -> port.BrokerOrder:
     """The order a create (or close-position) reply describes.
@@ -116,6 +126,7 @@ def order_from_reply(
         quantity=quantity,
         order_type=order_type,
         limit_price=limit_price,
+        stop_price=stop_price,
         state="FILLED" if fill else "CANCELLED" if cancel else "PENDING",
         fill=fill,
         cancel=cancel,
@@ -137,6 +148,7 @@ def order_from_state(
         quantity=abs(units),
         order_type=order_type,
         limit_price=decimal_or_none(order.get("price")) if order_type == "LIMIT" else None,
+        stop_price=decimal_or_none(order.get("price")) if order_type == "STOP" else None,
         state=str(order.get("state", "PENDING")),
         fill=fill,
         cancel=cancel,
@@ -155,6 +167,7 @@ def _order(
     state: str,
     fill: dict[str, Any] | None,
     cancel: dict[str, Any] | None,
+    stop_price: Decimal | None = None,
 ) -> port.BrokerOrder:
     fills = (_fill(fill),) if fill else ()
     filled = sum((f.quantity for f in fills), Decimal(0))
@@ -174,7 +187,6 @@ def _order(
         symbol=instrument,
         side=side,
         quantity=quantity,
-        # The port names market and limit; OANDA's STOP is passed through as "stop".
         order_type=cast(port.OrderType, _PORT_ORDER_TYPES.get(order_type, order_type.lower())),
         status=status,
         filled_quantity=filled,
@@ -182,6 +194,7 @@ def _order(
         limit_price=limit_price,
         reason=reason,
         fills=fills,
+        stop_price=stop_price,
     )
 
 
