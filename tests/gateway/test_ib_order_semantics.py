@@ -1,0 +1,99 @@
+"""What strategy alerts mean through the IBKR path, counted at ibsim: several real worker
+processes racing on one instrument never leave a doubled or an unintended position."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tests.gateway.support import IbStack
+
+# Several worker processes take alerts at once, as in production.
+WORKERS = 3
+
+
+def ib_position(stack: IbStack, symbol: str) -> float:
+    rows = stack.sim.get("/positions")
+    return sum(float(r["position"]) for r in rows if r["symbol"] == symbol)
+
+
+def ib_orders(stack: IbStack, leg: str, symbol: str) -> list[dict[str, Any]]:
+    return [
+        o
+        for o in stack.sim.get("/orders")
+        if (o.get("orderRef") or "").split(":")[0].endswith("." + leg) and o["symbol"] == symbol
+    ]
+
+
+def send_all(stack: IbStack, bodies: list[dict[str, Any]]) -> None:
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        statuses = list(pool.map(lambda body: stack.alert(body).status_code, bodies))
+    assert statuses == [202] * len(bodies)
+
+
+def test_simultaneous_closes_end_flat_never_short(ib_stack: IbStack) -> None:
+    ib_stack.alert({"symbol": "AMD", "action": "buy", "quantity": 5, "alert_id": "amd-long"})
+    ib_stack.wait_alert("amd-long")
+    assert ib_position(ib_stack, "AMD") == 5
+    send_all(
+        ib_stack,
+        [{"symbol": "AMD", "action": "close", "alert_id": f"amd-close-{n}"} for n in range(3)],
+    )
+    states = [ib_stack.wait_alert(f"amd-close-{n}", timeout=30) for n in range(3)]
+    assert ib_position(ib_stack, "AMD") == 0
+    closes = ib_orders(ib_stack, "close", "AMD")
+    assert [float(o["totalQuantity"]) for o in closes] == [5.0]
+    # One close traded; the others found the position already flat.
+    assert sorted(s["reason"] or "" for s in states)[1:] == ["already flat in AMD"] * 2
+
+
+def test_the_same_target_from_racing_workers_is_placed_once(ib_stack: IbStack) -> None:
+    send_all(
+        ib_stack,
+        [
+            {"symbol": "INTC", "action": "buy", "position_size": 4, "alert_id": f"intc-{n}"}
+            for n in range(4)
+        ],
+    )
+    for n in range(4):
+        ib_stack.wait_alert(f"intc-{n}", timeout=30)
+    assert ib_position(ib_stack, "INTC") == 4
+    assert len(ib_orders(ib_stack, "entry", "INTC")) == 1
+
+
+def test_reverse_and_target_across_zero_through_ib(ib_stack: IbStack) -> None:
+    ib_stack.alert({"symbol": "IBM", "action": "buy", "quantity": 3, "alert_id": "ibm-long"})
+    ib_stack.wait_alert("ibm-long")
+    ib_stack.alert({"symbol": "IBM", "action": "reverse", "alert_id": "ibm-rev"})
+    state = ib_stack.wait_alert("ibm-rev", timeout=30)
+    assert [(o["leg"], o["status"]) for o in state["orders"]] == [
+        ("close", "filled"),
+        ("open", "filled"),
+    ]
+    assert ib_position(ib_stack, "IBM") == -3
+    ib_stack.alert({"symbol": "IBM", "action": "buy", "position_size": 2, "alert_id": "ibm-t"})
+    ib_stack.wait_alert("ibm-t", timeout=30)
+    assert ib_position(ib_stack, "IBM") == 2
+
+
+def test_close_leaves_a_manual_position_change_flat_and_cancels_our_resting_entry(
+    ib_stack: IbStack,
+) -> None:
+    ib_stack.alert(
+        {
+            "symbol": "ORCL",
+            "action": "buy",
+            "quantity": 2,
+            "order_type": "limit",
+            "limit_price": 1,
+            "alert_id": "orcl-rest",
+        }
+    )
+    assert ib_stack.wait_alert("orcl-rest")["orders"][0]["status"] == "submitted"
+    ib_stack.alert({"symbol": "ORCL", "action": "buy", "quantity": 1, "alert_id": "orcl-mkt"})
+    ib_stack.wait_alert("orcl-mkt")
+    ib_stack.alert({"symbol": "ORCL", "action": "close", "alert_id": "orcl-close"})
+    ib_stack.wait_alert("orcl-close", timeout=30)
+    assert ib_position(ib_stack, "ORCL") == 0
+    [resting] = ib_stack.sim.orders("tvb.orcl-rest.entry")
+    assert resting["status"] == "Cancelled"
