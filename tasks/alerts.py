@@ -105,6 +105,12 @@ def enqueue_alert(
 @app.task(name=PROCESS_ALERT, acks_late=True)
 def process_alert(key: str, attempt: int = 0) -> str:
     outcome = _processor().process(key, attempt=attempt)
+    if outcome.wake is not None:
+        # The alert that waited for this one's instrument goes now, not at its fallback.
+        try:
+            enqueue_alert(outcome.wake, datetime.now(UTC))
+        except Exception as error:  # noqa: BLE001 - its own retry is the fallback
+            log.warning("wake-up of %s not published (%s); it retries by itself", key, error)
     if outcome.retry_in is not None:
         log.info("alert %s waits %.1fs: %s", key, outcome.retry_in, outcome.reason)
         # Short countdowns only: far below Redis's visibility timeout. If this publish

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 UNKNOWN_OUTCOME_GRACE = timedelta(minutes=10)
 # A stage that cannot finish now (a fill or a cancel still on its way) looks again after this.
 STAGE_RECHECK_SECONDS = 0.25
+# An alert whose instrument another alert holds is woken by that alert when it ends; it
+# looks again by itself after this in case the wake-up message is lost.
+BUSY_FALLBACK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class Outcome:
     status: str
     retry_in: float | None = None
     reason: str | None = None
+    # An alert that waited for this one's instrument: to be sent again now.
+    wake: str | None = None
 
 
 @dataclass
@@ -91,9 +96,22 @@ class AlertProcessor:
         self._runner = PlanRunner(database, broker, self._rules)
 
     def process(self, key: str, attempt: int = 0) -> Outcome:
+        held: list[Work] = []
+        outcome = self._process(key, attempt, held)
+        if outcome.status not in AlertStatus.FINAL:
+            return outcome
+        lock = held[0].lock if held else self._lock_of(key)
+        if lock is None:
+            return outcome
+        with self._db.read() as session:
+            return replace(outcome, wake=locks.next_waiter(session, lock))
+
+    def _process(self, key: str, attempt: int, held: list[Work]) -> Outcome:
         claimed: Claimed | None = None
         try:
             claimed = self._claim(key)
+            if claimed.work is not None:
+                held.append(claimed.work)
             if claimed.outcome is not None:
                 return claimed.outcome
             return self._run(claimed, attempt)
@@ -164,8 +182,11 @@ class AlertProcessor:
             if state.busy_with is not None:
                 reason = f"waiting for alert {state.busy_with} on {instrument.symbol} to finish"
                 lifecycle.wait(alert, reason, now)
-                claimed.outcome = Outcome("retry", retry_in=STAGE_RECHECK_SECONDS, reason=reason)
+                alert.waiting_on = lock
+                # The holder wakes it when it ends; this retry is only the fallback.
+                claimed.outcome = Outcome("retry", retry_in=BUSY_FALLBACK_SECONDS, reason=reason)
                 return claimed
+            alert.waiting_on = None
             if alert.plan is None and parsed.timestamp is not None:
                 # Only alerts that carry their own time are ordered by it: the time of
                 # receipt says nothing about the order in which TradingView fired them.
@@ -270,6 +291,14 @@ class AlertProcessor:
             remaining = (deadline - now).total_seconds()
         delay = min(5.0, 0.5 * (attempt + 1), max(0.1, remaining))
         return Outcome("retry", retry_in=delay, reason=reason)
+
+    def _lock_of(self, key: str) -> str | None:
+        with self._db.read() as session:
+            parsed = session.scalar(select(AlertRecord.parsed).where(AlertRecord.key == key))
+        if parsed is None:
+            return None
+        symbol = self._instrument(Alert.from_json(json.loads(parsed))).symbol
+        return locks.lock_name(self._broker.name, _instrument_key(symbol))
 
     def _release(self, alert: AlertRecord) -> None:
         session = Session.object_session(alert)

@@ -70,6 +70,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("instrument_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("strategy", sa.String(length=64), nullable=True))
 
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("waiting_on", sa.String(length=100), nullable=True))
+        batch_op.create_index(batch_op.f("ix_alerts_waiting_on"), ["waiting_on"])
+
     op.create_table(
         "instrument_locks",
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -83,6 +87,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("instrument_locks")
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_alerts_waiting_on"))
+        batch_op.drop_column("waiting_on")
     with op.batch_alter_table("plans", schema=None) as batch_op:
         for name in ("strategy", "instrument_id", "target_position", "stage"):
             batch_op.drop_column(name)

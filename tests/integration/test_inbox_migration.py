@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -23,8 +24,9 @@ def upgrade_to(url: str, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-def legacy_alert(key: str, *, received_at: datetime, claim_until: datetime) -> AlertRecord:
-    return AlertRecord(
+def legacy_alert(key: str, *, received_at: datetime, claim_until: datetime) -> Any:
+    """An alert row as the schema of that time had it (only the columns it had then)."""
+    return AlertRecord.__table__.insert().values(
         key=key,
         dedup_key=key,
         alert_id=key,
@@ -52,8 +54,10 @@ def test_live_ledger_claims_move_to_the_inbox_on_upgrade(tmp_path: Path) -> None
     ledger = get_database(url)
     now = datetime.now(UTC)
     with ledger.write() as session:
-        session.add(legacy_alert("live", received_at=now, claim_until=now + timedelta(hours=1)))
-        session.add(legacy_alert("lapsed", received_at=now, claim_until=now - timedelta(hours=1)))
+        session.execute(legacy_alert("live", received_at=now, claim_until=now + timedelta(hours=1)))
+        session.execute(
+            legacy_alert("lapsed", received_at=now, claim_until=now - timedelta(hours=1))
+        )
     migrate(url)
     migrate(url)  # running it again adds nothing
     with inbox_of(ledger).read() as session:

@@ -280,3 +280,24 @@ def test_protect_moves_the_stop_of_the_position(database: Database) -> None:
     assert sorted(working(database)) == ["tvb.p.sl", "tvb.p.tp"]
     paper(database).observe_price("AAPL", Decimal(96))
     assert held(database) == 0 and working(database) == []
+
+
+def test_the_alert_that_ends_wakes_the_oldest_one_waiting_for_its_instrument(
+    database: Database,
+) -> None:
+    first = accept(database, symbol="AAPL", action="buy", quantity=5, price=100)
+    with pytest.raises(SystemExit):
+        processor(database, CrashAfterFirstSubmit(paper(database))).process(first)
+    waiting = [
+        accept(database, symbol="AAPL", action="close", price=100, alert_id=f"w{n}")
+        for n in range(2)
+    ]
+    for key in waiting:
+        assert processor(database).process(key).retry_in is not None
+    other = accept(database, symbol="MSFT", action="buy", quantity=1, price=300)
+    assert processor(database).process(other).wake is None  # nobody waits for MSFT
+    ended = AlertProcessor(
+        database, paper(database), inbox=inbox_of(database), stuck_after=timedelta(0)
+    ).process(first)
+    assert (ended.status, ended.wake) == ("done", waiting[0])
+    assert processor(database).process(waiting[0]).wake == waiting[1]

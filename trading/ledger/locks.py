@@ -70,3 +70,13 @@ def _locked_row(session: Session, name: str) -> InstrumentLock:
 def _holder_alive(session: Session, holder: str) -> bool:
     status = session.scalar(select(AlertRecord.status).where(AlertRecord.key == holder))
     return status is not None and status not in AlertStatus.FINAL
+
+
+def next_waiter(session: Session, name: str) -> str | None:
+    """The alert that has waited for the instrument longest, by its own time."""
+    return session.scalar(
+        select(AlertRecord.key)
+        .where(AlertRecord.waiting_on == name, AlertRecord.status == AlertStatus.WAITING)
+        .order_by(AlertRecord.alert_time, AlertRecord.id)
+        .limit(1)
+    )

@@ -88,6 +88,9 @@ class AlertRecord(ReceiptColumns, Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The instrument lock this alert waits for while another alert holds it: the holder
+    # wakes the oldest waiter when it ends.
+    waiting_on: Mapped[str | None] = mapped_column(String(100), index=True)
 
     plan: Mapped[PlanRecord | None] = relationship(back_populates="alert", uselist=False)
     orders: Mapped[list[OrderRecord]] = relationship(
