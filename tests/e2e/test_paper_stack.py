@@ -187,6 +187,31 @@ def test_simultaneous_closes_and_reversals_from_two_workers_never_overshoot(stac
     assert stack.position("TSLA") == 3
 
 
+def test_strategies_show_their_own_positions_over_http(stack: Stack) -> None:
+    for strategy, size in (("trend", 3), ("swing", 2)):
+        body = {
+            "symbol": "AMZN",
+            "action": "buy",
+            "position_size": size,
+            "strategy": strategy,
+            "price": 180,
+            "alert_id": f"st-{strategy}",
+        }
+        assert stack.alert(body).status_code == 202
+        stack.wait_alert(f"st-{strategy}")
+    close = {"symbol": "AMZN", "action": "close", "strategy": "trend", "alert_id": "st-close"}
+    assert stack.alert({**close, "price": 181}).status_code == 202
+    stack.wait_alert("st-close")
+    views = stack.api("/api/positions").json()
+    assert [(p["symbol"], p["quantity"]) for p in views["positions"] if p["symbol"] == "AMZN"] == [
+        ("AMZN", 2)
+    ]
+    strategies = [
+        (s["strategy"], s["quantity"]) for s in views["strategies"] if s["symbol"] == "AMZN"
+    ]
+    assert strategies == [("swing", 2)]
+
+
 def test_text_alert_with_query_secret(stack: Stack) -> None:
     response = stack.session.post(
         stack.url + "/webhook/tradingview",

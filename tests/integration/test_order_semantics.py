@@ -301,3 +301,17 @@ def test_the_alert_that_ends_wakes_the_oldest_one_waiting_for_its_instrument(
     ).process(first)
     assert (ended.status, ended.wake) == ("done", waiting[0])
     assert processor(database).process(waiting[0]).wake == waiting[1]
+
+
+def test_the_symbol_map_trades_the_mapped_symbol(database: Database) -> None:
+    mapped = send(
+        database,
+        rules={"symbol_map": {"NQ1!": "MNQ"}},
+        symbol="CME_MINI:NQ1!",
+        action="buy",
+        quantity=2,
+        price=18000,
+        alert_id="nq",
+    )
+    assert mapped.status == "done"
+    assert held(database, "MNQ") == 2 and held(database, "NQ1!") == 0
