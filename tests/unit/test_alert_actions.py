@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 
-from trading.alerts import decode_body, validate_alert
-from trading.alerts.model import Alert
-from trading.errors import AlertInvalid
-
-
-def alert_of(message: dict[str, Any] | bytes) -> Alert:
-    body = message if isinstance(message, bytes) else json.dumps(message).encode()
-    return validate_alert(decode_body(body).fields)
-
-
-def errors_of(message: dict[str, Any] | bytes) -> dict[str, list[str]]:
-    with pytest.raises(AlertInvalid) as caught:
-        alert_of(message)
-    return caught.value.errors
-
-
-def has(alert: Alert, **expected: Any) -> None:
-    actual = {name: getattr(alert, name) for name in expected}
-    assert actual == expected
+from tests.alert_support import alert_of, errors_of, has
 
 
 @pytest.mark.parametrize(

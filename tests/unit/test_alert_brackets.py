@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 
-from trading.alerts import decode_body, validate_alert
-from trading.alerts.model import Alert, PriceSpec, StopLoss
-from trading.errors import AlertInvalid
+from tests.alert_support import alert_of, errors_of
+from trading.alerts.model import PriceSpec, StopLoss
 
 BUY = {"symbol": "AAPL", "action": "buy", "quantity": "10", "price": "100"}
 SELL = {**BUY, "action": "sell"}
-
-
-def alert_of(message: dict[str, Any]) -> Alert:
-    return validate_alert(decode_body(json.dumps(message).encode()).fields)
-
-
-def errors_of(message: dict[str, Any]) -> dict[str, list[str]]:
-    with pytest.raises(AlertInvalid) as caught:
-        alert_of(message)
-    return caught.value.errors
 
 
 @pytest.mark.parametrize(

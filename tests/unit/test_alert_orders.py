@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 
-from trading.alerts import decode_body, validate_alert
-from trading.alerts.model import Alert
-from trading.errors import AlertInvalid
+from tests.alert_support import alert_of, errors_of, has
 
 BUY = {"symbol": "AAPL", "action": "buy", "quantity": "10"}
-
-
-def alert_of(message: dict[str, Any]) -> Alert:
-    return validate_alert(decode_body(json.dumps(message).encode()).fields)
-
-
-def errors_of(message: dict[str, Any]) -> dict[str, list[str]]:
-    with pytest.raises(AlertInvalid) as caught:
-        alert_of(message)
-    return caught.value.errors
-
-
-def has(alert: Alert, **expected: Any) -> None:
-    assert {name: getattr(alert, name) for name in expected} == expected
 
 
 @pytest.mark.parametrize(

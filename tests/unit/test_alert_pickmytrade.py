@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 
-from trading.alerts import decode_body, validate_alert
-from trading.alerts.model import Alert, PriceSpec, StopLoss
-from trading.errors import AlertInvalid
-
-
-def alert_of(message: dict[str, Any] | str) -> Alert:
-    body = message if isinstance(message, str) else json.dumps(message)
-    return validate_alert(decode_body(body.encode()).fields)
-
-
-def errors_of(message: dict[str, Any]) -> dict[str, list[str]]:
-    with pytest.raises(AlertInvalid) as caught:
-        alert_of(message)
-    return caught.value.errors
-
-
-def has(alert: Alert, **expected: Any) -> None:
-    assert {name: getattr(alert, name) for name in expected} == expected
-
+from tests.alert_support import alert_of, errors_of, has
+from trading.alerts.model import PriceSpec, StopLoss
 
 # --- PickMyTrade ------------------------------------------------------------------------
 
