@@ -37,17 +37,7 @@ BRACKET_FIELDS = (*_TAKE_PROFIT, *_STOP_TRIGGER, *_STOP_EXTRAS)
 
 def stop_loss_kind(p: Parsed) -> StopKind | None:
     """The stop loss's kind as sent (None when not sent or misspelt, which is reported)."""
-    value = p.data.get("stop_loss_type")
-    if value is None:
-        return None
-    kind = STOP_LOSS_TYPES.get(value.strip().lower())
-    if kind is None:
-        p.fail(
-            "stop_loss_type",
-            f"must be one of {', '.join(STOP_LOSS_TYPES)} (any case), got {value!r}",
-        )
-        return None
-    return kind  # type: ignore[return-value]
+    return p.choice("stop_loss_type", STOP_LOSS_TYPES)  # type: ignore[return-value]
 
 
 def brackets(

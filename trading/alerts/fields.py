@@ -8,6 +8,7 @@ a top-level field (``quantity`` even when sent as ``qty``, the message then star
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,17 @@ class Parsed:
     def given(self, canonical: str) -> bool:
         """Sent, whether or not its value parsed."""
         return canonical in self.data or canonical in self.failed
+
+    def choice(self, canonical: str, words: Mapping[str, str]) -> str | None:
+        """The field's value looked up in ``words`` (any case); a value not there is
+        reported with the accepted words, and None returned, as for a field not sent."""
+        value = self.data.get(canonical)
+        if value is None:
+            return None
+        found = words.get(str(value).strip().lower())
+        if found is None:
+            self.fail(canonical, f"must be one of {', '.join(words)} (any case), got {value!r}")
+        return found
 
     def fail(self, canonical: str, message: str) -> None:
         key = self.key(canonical)

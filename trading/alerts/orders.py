@@ -70,7 +70,7 @@ def order_terms(p: Parsed, intent: Intent, stop_loss_trails: bool) -> OrderTerms
         stop_price=stop_price,
         trail_amount=trail_amount,
         trail_percent=trail_percent,
-        time_in_force=_time_in_force(p),
+        time_in_force=p.choice("time_in_force", TIME_IN_FORCE),
         outside_rth=_outside_rth(p, order_type),
     )
 
@@ -142,19 +142,6 @@ def _trail(
     if percent is not None and percent >= HUNDRED:
         p.fail("trail_percent", f"must be below 100, got {percent}")
     return amount, percent
-
-
-def _time_in_force(p: Parsed) -> str | None:
-    value = p.data.get("time_in_force")
-    if value is None:
-        return None
-    tif = TIME_IN_FORCE.get(value.strip().lower())
-    if tif is None:
-        p.fail(
-            "time_in_force",
-            f"must be one of {', '.join(TIME_IN_FORCE)} (any case), got {value!r}",
-        )
-    return tif
 
 
 def _outside_rth(p: Parsed, order_type: str) -> bool:
