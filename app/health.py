@@ -14,6 +14,7 @@ from flask.blueprints import BlueprintSetupState
 
 from app import Services, services
 from config.redis_durability import durability_warnings, warn_at_start
+from trading.halt import read_halt
 from trading.ledger.inbox import recent_clock_skew
 
 health = Blueprint("health", __name__)
@@ -62,6 +63,10 @@ def collect(svc: Services) -> dict[str, Any]:
     def redis_durability() -> dict[str, Any]:
         return {"warnings": durability_warnings(client)}
 
+    def halt() -> dict[str, Any]:
+        with svc.database.read() as session:
+            return read_halt(session).as_json()
+
     checks = {
         "database": _timed(svc.database.ping),
         "inbox": _timed(svc.inbox.ping),
@@ -69,6 +74,7 @@ def collect(svc: Services) -> dict[str, Any]:
         "redis": _timed(client.ping),
         "redis_durability": _timed(redis_durability),
         "workers": _timed(workers),
+        "halt": _timed(halt),
     }
     broker_health = _timed(lambda: asdict(svc.broker.health()))
     broker_health.setdefault("connected", False)
@@ -87,8 +93,10 @@ def collect(svc: Services) -> dict[str, Any]:
         status = "ok"
     # Things that work now but could lose alerts later: shown, without degrading the status.
     warnings = list(checks["redis_durability"].get("warnings", []))
+    halted = bool(checks["halt"].get("halted"))
     return {
         "status": status,
+        "halted": halted,
         "warnings": warnings,
         "time": datetime.now(UTC).isoformat(),
         "broker": {"type": svc.broker.name, "health": broker_health},
@@ -107,6 +115,12 @@ def _not_ready_reasons(report: dict[str, Any]) -> list[str]:
         reasons.append("Redis does not answer")
     elif checks["workers"].get("alive", 0) == 0:
         reasons.append("no worker is alive")
+    halt = checks["halt"]
+    if halt.get("halted"):
+        reasons.append(
+            f"trading is halted since {halt.get('since')} ({halt.get('reason')}): "
+            "POST /api/resume to trade again"
+        )
     broker = report["broker"]["health"]
     if not broker.get("connected"):
         reasons.append(f"broker {report['broker']['type']} is not connected")

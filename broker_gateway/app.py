@@ -26,6 +26,7 @@ from broker_gateway.rpc_server import RpcServer
 from broker_gateway.service import BrokerService
 from broker_gateway.state import GatewayState
 from broker_gateway.supervisor import Supervisor
+from config.halt import HALT_KEY, HaltFlag
 from config.settings import Settings
 from trading.brokers import ibkr_protocol as wire
 
@@ -74,6 +75,10 @@ async def run_gateway(settings: Settings) -> None:
     pacer = Pacer(settings.ibkr_pacing_per_second)
     contracts = ContractResolver(ib, pacer)
     ids = OrderIds(ib, client)
+
+    async def halt_flag() -> HaltFlag | None:
+        return HaltFlag.decode(await client.get(HALT_KEY))
+
     desk = OrderDesk(
         ib,
         state,
@@ -81,6 +86,7 @@ async def run_gateway(settings: Settings) -> None:
         contracts,
         ids,
         ack_timeout=min(5.0, settings.ibkr_place_timeout_seconds / 2),
+        halt=halt_flag,
     )
     events = EventPublisher(client)
     ib.orderStatusEvent += events.order_changed

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +33,7 @@ from broker_gateway.errors import (
 )
 from broker_gateway.pacing import Pacer
 from broker_gateway.state import GatewayState
+from config.halt import HaltFlag
 from trading.brokers import port
 from trading.brokers.ibkr_protocol import ORDER_ID_FLOOR_KEY
 from trading.keys import is_our_reference, strip_broker_suffix
@@ -104,6 +106,7 @@ class OrderDesk:
         contracts: ContractResolver,
         ids: OrderIds,
         ack_timeout: float,
+        halt: Callable[[], Awaitable[HaltFlag | None]] | None = None,
     ) -> None:
         self._ib = ib
         self._state = state
@@ -111,6 +114,7 @@ class OrderDesk:
         self._contracts = contracts
         self._ids = ids
         self._ack_timeout = ack_timeout
+        self._halt = halt
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.placed_references: set[str] = set()
 
@@ -124,8 +128,27 @@ class OrderDesk:
             if existing is not None:
                 log.info("order %s already at IB (permId %s)", reference, existing.order.permId)
                 return trade_to_wire(existing)
+            if not params.get("reduces_only"):
+                await self._refuse_if_halted(reference)
             trade = await self._place_new(reference, params)
         return await self._acknowledged(trade)
+
+    async def _refuse_if_halted(self, reference: str) -> None:
+        """The kill switch, checked here too so that a worker that missed the halt cannot
+        add to a position. No flag published yet (a fresh Redis) reads as not halted: the
+        workers' own check against the ledger still holds."""
+        if self._halt is None:
+            return
+        try:
+            flag = await self._halt()
+        except RedisError as error:
+            raise Unavailable(f"cannot read the halt flag: {error}") from error
+        if flag is not None and flag.halted:
+            log.warning("refused %s: trading is halted (%s)", reference, flag.reason)
+            raise Rejected(
+                f"trading is halted ({flag.reason}); only closes and exits are sent until "
+                "POST /api/resume"
+            )
 
     def _prune_locks(self) -> None:
         if len(self._locks) > 10_000:

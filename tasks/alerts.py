@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+import redis
+
 from config.celery import (
     NOOP,
     PROCESS_ALERT,
@@ -15,11 +17,13 @@ from config.celery import (
     SYNC_ORDERS,
     VISIBILITY_TIMEOUT_SECONDS,
 )
+from config.halt import publish_halt
 from config.settings import Settings, get_settings
 from tasks.celery_app import app
 from trading.brokers.port import Broker
 from trading.brokers.registry import make_broker
 from trading.errors import OperationalError
+from trading.halt import read_halt
 from trading.ledger.db import get_database
 from trading.ledger.prune import prune
 from trading.order_sync import sync_working_orders
@@ -137,11 +141,26 @@ def sweep_alerts() -> dict[str, int]:
         ),
         stuck_after=timedelta(seconds=settings.stuck_after_seconds),
     )
+    _republish_halt(settings)
     return {
         "enqueued": len(report.enqueued),
         "expired": len(report.expired),
         "handed_over": len(report.handed_over),
     }
+
+
+def _republish_halt(settings: Settings) -> None:
+    """The gateway reads the halt from Redis: a Redis that lost it has it back by the
+    next sweep."""
+    with get_database(settings.database_url).read() as session:
+        flag = read_halt(session).flag()
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+    try:
+        publish_halt(client, flag)
+    except redis.RedisError as error:
+        log.warning("halt flag not published (%s); the next sweep tries again", error)
+    finally:
+        client.close()
 
 
 @app.task(name=PRUNE, acks_late=False, ignore_result=True)

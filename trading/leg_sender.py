@@ -25,6 +25,8 @@ from trading.ledger.plans import LegResult, mark_submitting, plan_detail, set_st
 # under this).
 IN_ATTEMPT_WAIT_SECONDS = 1.0
 _POLL_SECONDS = 0.05
+# Legs that only take a position down: sent even while trading is halted.
+REDUCING_LEGS = frozenset({"close", "tp", "sl"})
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ def _request(order: OrderRecord, work: Work, attached: dict[str, str]) -> OrderR
             order_reference(work.key, order.parent_leg) if order.parent_leg else None
         ),
         oca_group=order.oca_group,
+        reduces_only=order.leg in REDUCING_LEGS,
         take_profit_price=_decimal(attached.get("take_profit_price")),
         stop_loss_price=_decimal(attached.get("stop_loss_price")),
         trailing_stop_distance=_decimal(attached.get("trailing_stop_distance")),

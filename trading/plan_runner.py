@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, joinedload
 from trading import lifecycle
 from trading.brokers import port
 from trading.brokers.port import Broker, BrokerOrder
-from trading.errors import NotCancellable, OrderNotFound
+from trading.errors import NotCancellable, OrderNotFound, OrderRejected
+from trading.halt import read_halt
 from trading.ledger import locks
 from trading.ledger.db import Database
 from trading.ledger.models import AlertRecord, AlertStatus, OrderRecord, OrderStatus
@@ -48,6 +49,8 @@ from trading.planning import (
 from trading.positions import broker_view, strategy_view
 
 FRACTIONAL_STEP = Decimal("0.00000001")
+# Legs that open or add to a position: refused while trading is halted.
+OPENING_LEGS = frozenset({"entry", "open"})
 
 __all__ = ["PlanRunner", "StageResult", "Work", "settle"]
 
@@ -116,6 +119,9 @@ class PlanRunner:
             alert = _load(session, work.key)
             if alert.plan is not None:
                 return StageResult(next_stage=alert.plan.stage)
+            if _opens(decision, view) and (halt := read_halt(session)).halted:
+                # Before anything is cancelled or recorded.
+                raise OrderRejected(halt.refusal())
             if work.parsed.timestamp is not None:
                 locks.note_planned(session, work.lock, work.key, alert.alert_time)
             stage = self._first_stage(decision)
@@ -273,6 +279,10 @@ class PlanRunner:
             attached=legs.attached,
             legs=[leg.leg for leg in (*legs.now, *legs.then_open)],
         )
+        opening = [leg.leg for leg in (*legs.now, *legs.then_open) if leg.leg in OPENING_LEGS]
+        if opening and (halt := read_halt(session)).halted:
+            # Raised inside the transaction: nothing of this plan is recorded.
+            raise OrderRejected(halt.refusal())
         if not legs.now:
             plan.stage = PlanStage.DONE
             reason = "; ".join(legs.notes) or f"already at the target position {target}"
@@ -331,6 +341,16 @@ class PlanRunner:
                     session, work.parsed.strategy, held, price=work.parsed.price, equity=equity
                 )
         return broker_view(held, price=work.parsed.price, equity=equity)
+
+
+def _opens(decision: Decision, view: PositionView) -> bool:
+    """Whether the plan opens or adds to a position (a reversal always does)."""
+    if decision.kind == "reverse":
+        return True
+    target, current = decision.target, view.effective
+    if decision.kind not in ("add", "target") or target is None:
+        return False
+    return abs(target) > abs(current) or target * current < 0
 
 
 def _conclusion(alert: AlertRecord) -> tuple[str, str | None]:

@@ -32,6 +32,7 @@ from trading.brokers import port
 from trading.brokers.paper_requests import new_order, refusal, to_port
 from trading.brokers.paper_triggers import Matching, account_summary
 from trading.errors import NotCancellable, OrderNotFound, OrderRejected
+from trading.halt import read_halt
 from trading.keys import is_our_reference
 from trading.ledger.db import Database
 from trading.ledger.models import (
@@ -93,6 +94,12 @@ class PaperBroker:
             parent = request.parent_reference
             if problem is None and parent is not None and self._order(session, parent) is None:
                 problem = f"parent order {parent} not found: place it first"
+            if problem is None and not request.reduces_only:
+                # The broker's own check, as the IB gateway makes it: a stale worker that
+                # missed the halt still cannot add to a position.
+                halt = read_halt(session)
+                if halt.halted:
+                    problem = halt.refusal()
             if problem is not None:
                 # Returned, not raised, so the submission record above is committed.
                 return problem

@@ -55,6 +55,9 @@ class OrderRequest:
     # cancels the others.
     parent_reference: str | None = None
     oca_group: str | None = None
+    # The order only takes a position down (a close, a bracket's exit): it is sent even
+    # while trading is halted. Everything else is refused by a halted broker.
+    reduces_only: bool = False
     # A bracket's exits attached to the entry (``Capabilities.attached_exits`` True): the
     # broker places them itself when the entry fills.
     take_profit_price: Decimal | None = None

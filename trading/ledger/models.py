@@ -330,3 +330,17 @@ class PaperSubmission(Base):
     reference: Mapped[str] = mapped_column(String(64), index=True)
     pid: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TradingHalt(Base):
+    """The kill switch: one row. While ``halted``, nothing that opens or adds to a position
+    is sent (closes and a bracket's exits still are); it survives every restart."""
+
+    __tablename__ = "trading_halt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    halted: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    by: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

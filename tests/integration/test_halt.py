@@ -1,0 +1,125 @@
+"""The kill switch through HTTP on paper: halt and resume, what a halt lets through, the
+broker's own check against a stale worker, and a halt that outlives the web process."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app import create_app, services
+from config.halt import HALT_KEY, HaltFlag
+from config.settings import Settings
+from tests.support import SECRET, TOKEN
+from trading.brokers import port
+from trading.brokers.paper import PaperBroker
+from trading.errors import OrderRejected
+from trading.ledger.inbox import find_receipt
+from trading.ledger.models import PaperSubmission
+from trading.processing import AlertProcessor, Outcome
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def paper(app: Flask) -> PaperBroker:
+    return PaperBroker(services(app).database, Decimal(100000))
+
+
+def trade(app: Flask, client: FlaskClient, **fields: Any) -> Outcome:
+    """An alert through the webhook, then processed by a worker on paper."""
+    body = {"secret": SECRET, "symbol": "AAPL", "price": 100, **fields}
+    response = client.post("/webhook/tradingview", data=json.dumps(body))
+    assert response.status_code == 202, response.json
+    svc = services(app)
+    with svc.inbox.read() as session:
+        receipt = find_receipt(session, fields["alert_id"])
+        assert receipt is not None
+        key = receipt.key
+    return AlertProcessor(
+        svc.database, paper(app), inbox=svc.inbox, stuck_after=timedelta(seconds=30)
+    ).process(key)
+
+
+def submissions(app: Flask) -> int:
+    with services(app).database.read() as session:
+        return session.scalar(select(func.count()).select_from(PaperSubmission)) or 0
+
+
+def test_halt_needs_the_token_and_is_shown_by_health_and_ready(
+    client: FlaskClient, settings: Settings
+) -> None:
+    assert client.post("/api/halt").status_code == 401
+    halted = client.post("/api/halt", json={"reason": "news at 14:30"}, headers=AUTH)
+    assert halted.status_code == 200, halted.json
+    assert (halted.json["halted"], halted.json["reason"], halted.json["by"]) == (
+        True,
+        "news at 14:30",
+        "api",
+    )
+    health = client.get("/health").json
+    assert health["halted"] is True and health["checks"]["halt"]["reason"] == "news at 14:30"
+    ready = client.get("/ready")
+    assert ready.status_code == 503
+    assert any("halted" in reason for reason in ready.json["reasons"])
+    # Published for the IB gateway at once.
+    flag = HaltFlag.decode(redis.Redis.from_url(settings.redis_url).get(HALT_KEY))
+    assert flag == HaltFlag(True, "news at 14:30")
+    assert client.post("/api/resume", headers=AUTH).json["halted"] is False
+    assert client.get("/health").json["halted"] is False
+    bad = client.post("/api/halt", json={"reason": ""}, headers=AUTH)
+    assert bad.status_code == 400 and "reason" in bad.json["errors"]
+
+
+def test_a_halt_refuses_openings_and_lets_closes_through(app: Flask, client: FlaskClient) -> None:
+    assert trade(app, client, action="buy", quantity=5, alert_id="before").status == "done"
+    client.post("/api/halt", json={"reason": "daily review"}, headers=AUTH)
+    sent = submissions(app)
+    refused = trade(app, client, action="buy", quantity=1, alert_id="during")
+    assert refused.status == "rejected" and "halted" in (refused.reason or "")
+    reversal = trade(app, client, action="reverse", alert_id="flip")
+    assert reversal.status == "rejected"
+    assert submissions(app) == sent  # nothing reached the broker
+    assert paper(app).position_in(port.Instrument("AAPL")).quantity == 5
+    closed = trade(app, client, action="close", alert_id="out")
+    assert closed.status == "done"
+    assert paper(app).position_in(port.Instrument("AAPL")).quantity == 0
+    client.post("/api/resume", headers=AUTH)
+    assert trade(app, client, action="buy", quantity=1, alert_id="after").status == "done"
+
+
+def test_the_broker_refuses_a_stale_workers_opening_while_halted(
+    app: Flask, client: FlaskClient
+) -> None:
+    client.post("/api/halt", json={"reason": "stop"}, headers=AUTH)
+    opening = port.OrderRequest(
+        reference="tvb.stale.entry",
+        symbol="MSFT",
+        side="buy",
+        quantity=Decimal(1),
+        reference_price=Decimal(300),
+    )
+    with pytest.raises(OrderRejected, match="halted"):
+        paper(app).submit(opening)
+    closing = port.OrderRequest(
+        reference="tvb.stale.close",
+        symbol="MSFT",
+        side="sell",
+        quantity=Decimal(1),
+        reference_price=Decimal(300),
+        reduces_only=True,
+    )
+    assert paper(app).submit(closing).status == port.FILLED
+
+
+def test_a_halt_survives_a_restart_of_the_web(settings: Settings, client: FlaskClient) -> None:
+    client.post("/api/halt", json={"reason": "until Monday"}, headers=AUTH)
+    restarted = create_app(settings).test_client()
+    assert restarted.get("/health").json["halted"] is True
+    assert restarted.get("/ready").status_code == 503
