@@ -77,7 +77,7 @@ def tradingview() -> tuple[Response, int]:
             ledger=svc.database,
             source_address=source,
             received_at=received_at,
-            policy=_policy(svc),
+            policy=ingest_policy(svc),
             secret=settings.webhook_secret(),
         )
     except TemporaryError as error:
@@ -189,7 +189,8 @@ def _drain(environ: dict[str, Any], most: int = DRAIN_LIMIT) -> None:
         remaining -= len(chunk)
 
 
-def _policy(svc: Services) -> IngestPolicy:
+def ingest_policy(svc: Services) -> IngestPolicy:
+    """The age and deduplication rules every accepted alert is recorded under."""
     s = svc.settings
     return IngestPolicy(
         replay_window=timedelta(seconds=s.replay_window_seconds),

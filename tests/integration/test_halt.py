@@ -123,3 +123,55 @@ def test_a_halt_survives_a_restart_of_the_web(settings: Settings, client: FlaskC
     restarted = create_app(settings).test_client()
     assert restarted.get("/health").json["halted"] is True
     assert restarted.get("/ready").status_code == 503
+
+
+def test_flatten_asks_for_confirmation_then_closes_everything_but_manual_orders(
+    app: Flask, client: FlaskClient
+) -> None:
+    trade(app, client, action="buy", quantity=5, alert_id="long")
+    trade(
+        app,
+        client,
+        symbol="MSFT",
+        action="buy",
+        quantity=1,
+        price=300,
+        order_type="limit",
+        limit_price=250,
+        alert_id="resting",
+    )
+    manual = port.OrderRequest(
+        reference="manual-1",
+        symbol="NVDA",
+        side="buy",
+        quantity=Decimal(1),
+        order_type="limit",
+        limit_price=Decimal(1),
+        reference_price=Decimal(120),
+    )
+    paper(app).submit(manual)
+    preview = client.post("/api/flatten", headers=AUTH)
+    assert preview.status_code == 200, preview.json
+    assert preview.json["positions"] == [{"symbol": "AAPL", "quantity": 5}]
+    assert preview.json["working_orders"] == {"MSFT": ["tvb.resting.entry"]}
+    assert paper(app).position_in(port.Instrument("AAPL")).quantity == 5  # nothing yet
+    wrong = client.post("/api/flatten", json={"confirm": "guess"}, headers=AUTH)
+    assert wrong.status_code == 409
+    done = client.post("/api/flatten", json={"confirm": preview.json["confirm"]}, headers=AUTH)
+    assert done.status_code == 202, done.json
+    svc = services(app)
+    worker = AlertProcessor(
+        svc.database, paper(app), inbox=svc.inbox, stuck_after=timedelta(seconds=30)
+    )
+    for alert_id in done.json["alerts"]:
+        with svc.inbox.read() as session:
+            receipt = find_receipt(session, alert_id)
+            assert receipt is not None
+            key = receipt.key
+        assert worker.process(key).status == "done"
+    assert paper(app).position_in(port.Instrument("AAPL")).quantity == 0
+    assert paper(app).position_in(port.Instrument("MSFT")).working == ()
+    still = paper(app).order_by_reference("manual-1")
+    assert still is not None and still.status == port.SUBMITTED
+    again = client.post("/api/flatten", json={"confirm": preview.json["confirm"]}, headers=AUTH)
+    assert again.status_code == 409  # a token works once
