@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from app.api import api
     from app.api_control import halt  # noqa: F401 - registers /api/halt and /api/resume
+    from app.api_explain import explain_alert  # noqa: F401 - registers /api/explain
     from app.health import health
     from app.webhooks import webhooks
 

@@ -27,10 +27,9 @@ from trading.halt import read_halt
 from trading.ledger.db import get_database
 from trading.ledger.prune import prune
 from trading.order_sync import sync_working_orders
-from trading.planning import OrderRules
+from trading.planning import order_rules
 from trading.processing import AlertProcessor
 from trading.sweeper import sweep
-from trading.symbol_map import parse_symbol_map
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +57,6 @@ def check_delay(countdown: float | None) -> None:
 @lru_cache(maxsize=1)
 def _broker() -> Broker:
     return make_broker(get_settings())
-
-
-def order_rules(settings: Settings) -> OrderRules:
-    """What alerts mean, as the settings say."""
-    return OrderRules(
-        default_quantity=settings.default_quantity,
-        sizing_required=settings.sizing == "required",
-        refuse_out_of_order=settings.out_of_order_alerts == "refuse",
-        market_outside_rth=settings.market_outside_rth,
-        marketable_limit_percent=settings.marketable_limit_percent,
-        symbol_map=parse_symbol_map(settings.symbol_map),
-    )
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ run again by the alert's next attempt; nothing is ever sent twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -46,9 +46,8 @@ from trading.planning import (
     protective_legs,
     settled_target,
 )
-from trading.positions import broker_view, strategy_view
+from trading.positions import read_view
 
-FRACTIONAL_STEP = Decimal("0.00000001")
 # Legs that open or add to a position: refused while trading is halted.
 OPENING_LEGS = frozenset({"entry", "open"})
 
@@ -328,19 +327,7 @@ class PlanRunner:
         return StageResult(final=(status, reason))
 
     def _view(self, work: Work) -> PositionView:
-        held = self._broker.position_in(work.instrument)
-        if held.quantity_increment is None and self._broker.capabilities.fractional_quantities:
-            # A broker that takes fractions of anything (paper) sizes to a fine step.
-            held = replace(held, quantity_increment=FRACTIONAL_STEP)
-        equity = None
-        if work.parsed.quantity_type in ("percent_of_equity", "risk_percent"):
-            equity = self._broker.account_summary().net_liquidation
-        if work.parsed.strategy:
-            with self._db.read() as session:
-                return strategy_view(
-                    session, work.parsed.strategy, held, price=work.parsed.price, equity=equity
-                )
-        return broker_view(held, price=work.parsed.price, equity=equity)
+        return read_view(self._broker, self._db, work.parsed, work.instrument)
 
 
 def _opens(decision: Decision, view: PositionView) -> bool:

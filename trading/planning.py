@@ -16,13 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from trading.alerts.model import Alert, PriceSpec, Side
 from trading.brokers.port import Capabilities, OrderType
 from trading.errors import OrderRejected
 from trading.keys import PROTECTIVE_LEGS, leg_of
 from trading.sizing import order_quantity, resolve_price
+from trading.symbol_map import parse_symbol_map
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 PlanKind = Literal["add", "target", "close", "reverse", "cancel", "protect", "nothing"]
 ZERO = Decimal(0)
@@ -38,6 +42,18 @@ class OrderRules:
     market_outside_rth: Literal["refuse", "limit"] = "refuse"
     marketable_limit_percent: Decimal = Decimal("0.5")
     symbol_map: dict[str, str] = field(default_factory=dict)
+
+
+def order_rules(settings: Settings) -> OrderRules:
+    """What alerts mean, as the settings say."""
+    return OrderRules(
+        default_quantity=settings.default_quantity,
+        sizing_required=settings.sizing == "required",
+        refuse_out_of_order=settings.out_of_order_alerts == "refuse",
+        market_outside_rth=settings.market_outside_rth,
+        marketable_limit_percent=settings.marketable_limit_percent,
+        symbol_map=parse_symbol_map(settings.symbol_map),
+    )
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,39 @@ account's position is what every strategy holds plus what was traded outside the
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trading.brokers.port import InstrumentPosition
+from trading.alerts.model import Alert
+from trading.brokers.port import Broker, Instrument, InstrumentPosition
 from trading.keys import PROTECTIVE_LEGS, leg_of
+from trading.ledger.db import Database
 from trading.ledger.models import OrderRecord, OrderStatus
 from trading.planning import PositionView
 
 ZERO = Decimal(0)
+FRACTIONAL_STEP = Decimal("0.00000001")
+
+
+def read_view(
+    broker: Broker, database: Database, alert: Alert, instrument: Instrument
+) -> PositionView:
+    """What planning needs to know of the alert's instrument, read now from the broker
+    (and the ledger, for a strategy's own position)."""
+    held = broker.position_in(instrument)
+    if held.quantity_increment is None and broker.capabilities.fractional_quantities:
+        # A broker that takes fractions of anything (paper) sizes to a fine step.
+        held = replace(held, quantity_increment=FRACTIONAL_STEP)
+    equity = None
+    if alert.quantity_type in ("percent_of_equity", "risk_percent"):
+        equity = broker.account_summary().net_liquidation
+    if alert.strategy:
+        with database.read() as session:
+            return strategy_view(session, alert.strategy, held, price=alert.price, equity=equity)
+    return broker_view(held, price=alert.price, equity=equity)
 
 
 def broker_view(
