@@ -16,6 +16,7 @@ from app import Services, services
 from config.redis_durability import durability_warnings, warn_at_start
 from trading.halt import read_halt
 from trading.ledger.inbox import recent_clock_skew
+from trading.positions import DRIFT_WINDOW, recent_drift
 
 health = Blueprint("health", __name__)
 
@@ -67,6 +68,10 @@ def collect(svc: Services) -> dict[str, Any]:
         with svc.database.read() as session:
             return read_halt(session).as_json()
 
+    def drift() -> dict[str, Any]:
+        with svc.database.read() as session:
+            return recent_drift(session, since=datetime.now(UTC) - DRIFT_WINDOW)
+
     checks = {
         "database": _timed(svc.database.ping),
         "inbox": _timed(svc.inbox.ping),
@@ -75,6 +80,7 @@ def collect(svc: Services) -> dict[str, Any]:
         "redis_durability": _timed(redis_durability),
         "workers": _timed(workers),
         "halt": _timed(halt),
+        "drift": _timed(drift),
     }
     broker_health = _timed(lambda: asdict(svc.broker.health()))
     broker_health.setdefault("connected", False)
@@ -93,6 +99,11 @@ def collect(svc: Services) -> dict[str, Any]:
         status = "ok"
     # Things that work now but could lose alerts later: shown, without degrading the status.
     warnings = list(checks["redis_durability"].get("warnings", []))
+    if checks["drift"].get("count"):
+        warnings.append(
+            f"{checks['drift']['count']} strategy alert(s) in the last 24 h found the "
+            "strategy's position different from the bridge's (see checks.drift.alerts)"
+        )
     halted = bool(checks["halt"].get("halted"))
     return {
         "status": status,

@@ -95,6 +95,7 @@ def alert_view(alert: AlertRecord) -> dict[str, Any]:
             "target_position": alert.plan.target_position,
             "instrument_id": alert.plan.instrument_id,
             "strategy": alert.plan.strategy,
+            "drift": alert.plan.drift,
             "detail": json.loads(alert.plan.detail),
             "created_at": _time(alert.plan.created_at),
         }

@@ -14,7 +14,7 @@ Planning happens in two steps, because some plans must first clear the instrumen
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,6 +42,9 @@ class OrderRules:
     market_outside_rth: Literal["refuse", "limit"] = "refuse"
     marketable_limit_percent: Decimal = Decimal("0.5")
     symbol_map: dict[str, str] = field(default_factory=dict)
+    # A strategy whose position drifted from ours: go to its target (True) or trade only
+    # the order it reports and leave the difference recorded for the user (False).
+    correct_drift: bool = True
 
 
 def order_rules(settings: Settings) -> OrderRules:
@@ -53,6 +56,7 @@ def order_rules(settings: Settings) -> OrderRules:
         market_outside_rth=settings.market_outside_rth,
         marketable_limit_percent=settings.marketable_limit_percent,
         symbol_map=parse_symbol_map(settings.symbol_map),
+        correct_drift=settings.drift_policy == "correct",
     )
 
 
@@ -89,6 +93,9 @@ class Decision:
     cancel: tuple[str, ...] = ()
     reason: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    # Where the strategy's own alert says the position was, minus where it was: found
+    # when a target alert also says what it traded (the default strategy sentence).
+    drift: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -166,17 +173,45 @@ def _decide_target(
         target = effective + (size if alert.action == "buy" else -size)
     elif alert.target_position is not None:
         target = alert.target_position
+        drift = _drift(alert, effective)
+        if drift is not None:
+            detail["drift"] = {
+                "strategy_thought": str(effective + drift),
+                "held": str(effective),
+                "policy": "correct" if rules.correct_drift else "report",
+            }
+            if not rules.correct_drift:
+                # Trade what the strategy traded; the difference is the user's to settle.
+                target = effective + _signed_order(alert)
     else:
         assert size is not None  # noqa: S101 - a target side comes with a size
         target = size if alert.target_side == "buy" else -size
     detail["target"] = str(target)
+    drifted = _drift(alert, effective) if alert.target_position is not None else None
     if target == effective:
-        return _nothing(f"already at the target position {target} in {alert.symbol}", detail)
+        reason = f"already at the target position {target} in {alert.symbol}"
+        return replace(_nothing(reason, detail), drift=drifted)
     # Reducing or crossing zero: a resting entry or a bracket's exit sized for the old
     # position could fill afterwards, so everything of ours is cancelled first.
     reduces = abs(target) < abs(effective) or target * effective < 0
     cancel = view.cancellable if reduces else ()
-    return Decision(alert.intent, target, cancel, detail=detail)
+    return Decision(alert.intent, target, cancel, detail=detail, drift=drifted)
+
+
+def _signed_order(alert: Alert) -> Decimal:
+    quantity = alert.quantity or ZERO
+    return quantity if alert.action == "buy" else -quantity
+
+
+def _drift(alert: Alert, effective: Decimal) -> Decimal | None:
+    """How far the strategy's idea of its position before this order is from ours: the
+    target minus the order it says it filled, against what is held or on its way."""
+    if alert.target_position is None or alert.quantity is None or alert.side is None:
+        return None
+    if alert.quantity_type != "units":
+        return None
+    thought = alert.target_position - _signed_order(alert)
+    return None if thought == effective else thought - effective
 
 
 def settled_target(alert: Alert, view: PositionView, *, before: Decimal) -> Decimal:

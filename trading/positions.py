@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from trading.alerts.model import Alert
 from trading.brokers.port import Broker, Instrument, InstrumentPosition
 from trading.keys import PROTECTIVE_LEGS, leg_of
 from trading.ledger.db import Database
-from trading.ledger.models import OrderRecord, OrderStatus
+from trading.ledger.models import AlertRecord, OrderRecord, OrderStatus, PlanRecord
 from trading.planning import PositionView
 
 ZERO = Decimal(0)
@@ -137,3 +138,22 @@ def strategy_positions(session: Session) -> list[StrategyPosition]:
         for (strategy, symbol, instrument_id), quantity in sorted(totals.items())
         if quantity != 0
     ]
+
+
+# How far back /health reports strategies whose position drifted from ours.
+DRIFT_WINDOW = timedelta(hours=24)
+
+
+def recent_drift(session: Session, *, since: datetime) -> dict[str, object]:
+    """Strategy alerts since ``since`` whose position disagreed with ours, newest first."""
+    rows = session.execute(
+        select(AlertRecord.alert_id, PlanRecord.drift)
+        .join(PlanRecord, PlanRecord.alert_pk == AlertRecord.id)
+        .where(PlanRecord.drift.is_not(None), PlanRecord.created_at >= since)
+        .order_by(PlanRecord.created_at.desc())
+        .limit(20)
+    ).all()
+    return {
+        "count": len(rows),
+        "alerts": [{"alert_id": alert_id, "drift": str(drift)} for alert_id, drift in rows],
+    }

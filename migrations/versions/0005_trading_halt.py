@@ -1,4 +1,4 @@
-"""trading halt: the kill switch's state
+"""trading halt: the kill switch's state; a plan's drift from the strategy's position
 
 Revision ID: 0005
 Revises: 0004
@@ -29,7 +29,11 @@ def upgrade() -> None:
         sa.Column("updated_at", trading.ledger.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    with op.batch_alter_table("plans", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("drift", trading.ledger.types.ExactDecimal(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("plans", schema=None) as batch_op:
+        batch_op.drop_column("drift")
     op.drop_table("trading_halt")

@@ -35,6 +35,8 @@ def paper(app: Flask) -> PaperBroker:
 def trade(app: Flask, client: FlaskClient, **fields: Any) -> Outcome:
     """An alert through the webhook, then processed by a worker on paper."""
     body = {"secret": SECRET, "symbol": "AAPL", "price": 100, **fields}
+    if "message" in fields:
+        del body["symbol"]  # the strategy sentence names it
     response = client.post("/webhook/tradingview", data=json.dumps(body))
     assert response.status_code == 202, response.json
     svc = services(app)
@@ -175,3 +177,13 @@ def test_flatten_asks_for_confirmation_then_closes_everything_but_manual_orders(
     assert still is not None and still.status == port.SUBMITTED
     again = client.post("/api/flatten", json={"confirm": preview.json["confirm"]}, headers=AUTH)
     assert again.status_code == 409  # a token works once
+
+
+def test_health_reports_a_strategy_that_drifted_from_the_bridge(
+    app: Flask, client: FlaskClient
+) -> None:
+    sentence = "order buy @ 1 filled on AAPL. New strategy position is 3"
+    assert trade(app, client, message=sentence, alert_id="drifted").status == "done"
+    health = client.get("/health").json
+    assert health["checks"]["drift"]["alerts"] == [{"alert_id": "drifted", "drift": "2"}]
+    assert any("drifted" in w or "different from the bridge" in w for w in health["warnings"])

@@ -18,7 +18,7 @@ from trading.ledger.alerts import find_alert
 from trading.ledger.db import Database
 from trading.ledger.models import PaperOrder, PaperSubmission
 from trading.planning import OrderRules
-from trading.positions import strategy_positions
+from trading.positions import recent_drift, strategy_positions
 from trading.processing import AlertProcessor, Outcome
 
 
@@ -315,3 +315,19 @@ def test_the_symbol_map_trades_the_mapped_symbol(database: Database) -> None:
     )
     assert mapped.status == "done"
     assert held(database, "MNQ") == 2 and held(database, "NQ1!") == 0
+
+
+def test_drift_between_the_strategy_and_the_bridge_is_recorded(database: Database) -> None:
+    # The strategy believes it held 2 before buying 1 more; the bridge holds nothing.
+    sentence = "order buy @ 1 filled on AAPL. New strategy position is 3"
+    key = accept(database, message=sentence, price=100)
+    assert settle(database, key).status == "done"
+    assert held(database) == 3  # corrected to the strategy's position
+    reported = accept(
+        database, message="order buy @ 1 filled on AAPL. New strategy position is 6", price=100
+    )
+    assert settle(database, reported, correct_drift=False).status == "done"
+    assert held(database) == 4  # only the strategy's own order: the gap is left to the user
+    with database.read() as session:
+        drifts = recent_drift(session, since=datetime.now(UTC) - timedelta(hours=1))
+    assert [d["drift"] for d in drifts["alerts"]] == ["2", "2"]  # type: ignore[index]

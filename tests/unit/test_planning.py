@@ -301,3 +301,15 @@ def test_protect_replaces_the_exits_of_the_position_held() -> None:
     assert decide(a, view("0"), RULES).kind == "nothing"
     with pytest.raises(OrderRejected, match="attaches exits"):
         protective_legs(a, view("4"), capabilities=ATTACHED)
+
+
+def test_a_strategy_whose_position_drifted_is_corrected_or_reported() -> None:
+    # "order buy @ 1 filled ... New strategy position is 3": the strategy held 2 before.
+    sentence = alert("buy", "1", target_position=D(3))
+    corrected = decide(sentence, view("0"), RULES)
+    assert (corrected.target, corrected.drift) == (D(3), D(2))
+    assert corrected.detail["drift"]["policy"] == "correct"
+    reported = decide(sentence, view("0"), OrderRules(correct_drift=False))
+    assert (reported.target, reported.drift) == (D(1), D(2))
+    agreed = decide(sentence, view("2"), RULES)
+    assert (agreed.target, agreed.drift) == (D(3), None)

@@ -148,6 +148,8 @@ class PlanRecord(Base):
     target_position: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     instrument_id: Mapped[str | None] = mapped_column(String(64))
     strategy: Mapped[str | None] = mapped_column(String(64))
+    # The strategy's idea of its position before this alert minus ours (None: agreed).
+    drift: Mapped[Decimal | None] = mapped_column(ExactDecimal)
 
     alert: Mapped[AlertRecord] = relationship(back_populates="plan")
 

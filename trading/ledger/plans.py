@@ -48,6 +48,7 @@ def record_plan(
         target_position=decision.target,
         instrument_id=instrument_id,
         strategy=strategy,
+        drift=decision.drift,
     )
     return alert.plan
 
