@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         handoff=BackgroundHandoff(settings),
     )
 
+    from app import api_templates  # noqa: F401 - registers /api/templates
     from app.api import api
     from app.api_control import halt  # noqa: F401 - registers /api/halt and /api/resume
     from app.api_explain import explain_alert  # noqa: F401 - registers /api/explain

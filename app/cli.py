@@ -3,6 +3,7 @@
 python -m app.cli send AAPL buy 1 --price 150
 python -m app.cli send EURUSD sell 10000 --order-type limit --limit-price 1.09
 python -m app.cli alert <alert_id>        # what became of it
+python -m app.cli templates [--name strategy]   # alert messages to paste into TradingView
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import time
 import uuid
 
@@ -36,7 +38,40 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--alert-id", help="default: a fresh unique id")
     show = commands.add_parser("alert", help="show an alert's status, plan, orders and fills")
     show.add_argument("alert_id")
+    listing = commands.add_parser(
+        "templates", help="print the alert messages to paste into TradingView, secret filled in"
+    )
+    listing.add_argument("--name", help="only this template (e.g. strategy, close)")
     return parser
+
+
+def _show_templates(base: str, token: str, name: str | None) -> int:
+    """Print the server's templates: it fills in the secret it checks alerts against."""
+    try:
+        response = requests.get(
+            f"{base}/api/templates", timeout=10, headers={"Authorization": f"Bearer {token}"}
+        )
+    except requests.RequestException as error:
+        print(f"could not reach {base}: {error}", file=sys.stderr)
+        return 1
+    if not response.ok:
+        print(response.status_code)
+        print(response.text)
+        return 1
+    every: list[dict[str, str]] = response.json()["templates"]
+    chosen = [t for t in every if name is None or t["name"] == name]
+    if not chosen:
+        names = ", ".join(t["name"] for t in every)
+        print(f"no template named {name!r}; the names are: {names}", file=sys.stderr)
+        return 2
+    for template in chosen:
+        print(f"# {template['title']} (--name {template['name']})")
+        print(
+            textwrap.fill(template["when_to_use"], 98, initial_indent="# ", subsequent_indent="# ")
+        )
+        print(template["message"])
+        print()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     base = args.url or f"http://127.0.0.1:{settings.port}"
+    if args.command == "templates":
+        api_token = settings.api_token
+        return _show_templates(base, api_token.get_secret_value() if api_token else "", args.name)
     try:
         if args.command == "send":
             secret = settings.tradingview_webhook_secret
