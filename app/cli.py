@@ -4,6 +4,8 @@ python -m app.cli send AAPL buy 1 --price 150
 python -m app.cli send EURUSD sell 10000 --order-type limit --limit-price 1.09
 python -m app.cli alert <alert_id>        # what became of it
 python -m app.cli templates [--name strategy]   # alert messages to paste into TradingView
+python -m app.cli halt --reason "news"   # the kill switch; resume with: python -m app.cli resume
+python -m app.cli flatten                # shows what it would do, then asks you to confirm
 """
 
 from __future__ import annotations
@@ -42,7 +44,29 @@ def _parser() -> argparse.ArgumentParser:
         "templates", help="print the alert messages to paste into TradingView, secret filled in"
     )
     listing.add_argument("--name", help="only this template (e.g. strategy, close)")
+    halt = commands.add_parser("halt", help="stop opening positions (closes still go)")
+    halt.add_argument("--reason", default="halted from the command line")
+    commands.add_parser("resume", help="end a halt")
+    flatten = commands.add_parser(
+        "flatten", help="close every position and cancel our working orders (asks first)"
+    )
+    flatten.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     return parser
+
+
+def _flatten(base: str, headers: dict[str, str], *, yes: bool) -> requests.Response:
+    preview = requests.post(f"{base}/api/flatten", timeout=10, headers=headers)
+    if not preview.ok:
+        return preview
+    plan = preview.json()
+    print(plan["will"])
+    print(json.dumps({k: plan[k] for k in ("positions", "working_orders")}, indent=2))
+    if not yes and input('type "flatten" to go ahead: ').strip() != "flatten":
+        print("nothing done")
+        raise SystemExit(1)
+    return requests.post(
+        f"{base}/api/flatten", json={"confirm": plan["confirm"]}, timeout=10, headers=headers
+    )
 
 
 def _show_templates(base: str, token: str, name: str | None) -> int:
@@ -102,11 +126,19 @@ def main(argv: list[str] | None = None) -> int:
             response = requests.post(f"{base}/webhook/tradingview", json=body, timeout=10)
         else:
             token = settings.api_token
-            response = requests.get(
-                f"{base}/api/alerts/{args.alert_id}",
-                timeout=10,
-                headers={"Authorization": f"Bearer {token.get_secret_value() if token else ''}"},
-            )
+            headers = {"Authorization": f"Bearer {token.get_secret_value() if token else ''}"}
+            if args.command == "halt":
+                response = requests.post(
+                    f"{base}/api/halt", json={"reason": args.reason}, timeout=10, headers=headers
+                )
+            elif args.command == "resume":
+                response = requests.post(f"{base}/api/resume", timeout=10, headers=headers)
+            elif args.command == "flatten":
+                response = _flatten(base, headers, yes=args.yes)
+            else:
+                response = requests.get(
+                    f"{base}/api/alerts/{args.alert_id}", timeout=10, headers=headers
+                )
     except requests.RequestException as error:
         print(f"could not reach {base}: {error}", file=sys.stderr)
         return 1

@@ -4,6 +4,9 @@ broker's own check against a stale worker, and a halt that outlives the web proc
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,11 +16,12 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from app import create_app, services
 from config.halt import HALT_KEY, HaltFlag
 from config.settings import Settings
-from tests.support import SECRET, TOKEN
+from tests.support import ROOT, SECRET, TOKEN, base_env, free_port
 from trading.brokers import port
 from trading.brokers.paper import PaperBroker
 from trading.errors import OrderRejected
@@ -187,3 +191,41 @@ def test_health_reports_a_strategy_that_drifted_from_the_bridge(
     health = client.get("/health").json
     assert health["checks"]["drift"]["alerts"] == [{"alert_id": "drifted", "drift": "2"}]
     assert any("drifted" in w or "different from the bridge" in w for w in health["warnings"])
+
+
+def run_cli(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "--url", url, *args],
+        cwd=ROOT,
+        env=base_env(),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_cli_halts_resumes_and_flattens_only_when_told_to(
+    app: Flask, client: FlaskClient
+) -> None:
+    trade(app, client, action="buy", quantity=2, alert_id="cli-long")
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.port}"
+    try:
+        halted = run_cli(url, "halt", "--reason", "from the shell")
+        assert halted.returncode == 0, halted.stderr
+        assert client.get("/health").json["checks"]["halt"]["reason"] == "from the shell"
+        assert run_cli(url, "resume").returncode == 0
+        assert client.get("/health").json["halted"] is False
+        declined = run_cli(url, "flatten", stdin="no\n")
+        assert declined.returncode == 1 and "nothing done" in declined.stdout
+        assert "AAPL" in declined.stdout
+        confirmed = run_cli(url, "flatten", stdin="flatten\n")
+        assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
+        assert '"status": "flattening"' in confirmed.stdout
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
