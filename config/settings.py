@@ -13,9 +13,10 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from trading.risk.config_file import load_risk_file, parse_symbol_list
 from trading.symbol_map import parse_symbol_map
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,19 @@ TRADINGVIEW_ADDRESSES = ("52.89.214.238", "34.212.75.30", "54.218.53.128", "52.3
 
 
 MIN_SECRET_LENGTH = 16
+
+# The risk limits that a value of "", "off" or "none" removes (see trading.risk).
+RISK_LIMIT_FIELDS = (
+    "risk_max_order_quantity",
+    "risk_max_order_notional",
+    "risk_max_position",
+    "risk_max_open_positions",
+    "risk_daily_loss_limit",
+    "risk_max_orders_per_minute",
+    "risk_max_orders_per_minute_per_instrument",
+    "risk_price_collar_percent",
+    "risk_max_alert_age_seconds",
+)
 
 
 class ConfigError(Exception):
@@ -216,6 +230,12 @@ class Settings(BaseSettings):
     marketable_limit_percent: Decimal = Field(
         Decimal("0.5"), gt=0, le=10, description="See MARKET_OUTSIDE_RTH=limit."
     )
+    drift_policy: Literal["correct", "report"] = Field(
+        "correct",
+        description="A strategy alert whose position (position_size) disagrees with the "
+        "order it reports and the position held: correct: trade to its position; report: "
+        "trade only its order. Either way the drift is recorded and shown by /health.",
+    )
     symbol_map: str = Field(
         "",
         description="TradingView symbol → traded symbol, comma-separated 'FROM=TO' pairs "
@@ -233,6 +253,68 @@ class Settings(BaseSettings):
         le=30,
         description="Simulated broker acknowledgement latency of the paper "
         "broker (demos and fault tests); 0 in production.",
+    )
+
+    # --- risk -------------------------------------------------------------------------
+    # Pre-trade limits (trading.risk), checked only for plans that add exposure: closes,
+    # reductions and a bracket's exits always pass. Unset = no limit; "off" removes one.
+    # A limit set here beats the same key in RISK_CONFIG_FILE; the file's [symbols.X]
+    # entries beat both.
+    risk_max_order_quantity: Decimal | None = Field(
+        None, gt=0, description="Largest quantity of one opening order, in units."
+    )
+    risk_max_order_notional: Decimal | None = Field(
+        None,
+        gt=0,
+        description="Largest quantity times price of one opening order, in account currency "
+        "(price: the alert's, else the broker's last; an order's own limit or stop price "
+        "when higher).",
+    )
+    risk_max_position: Decimal | None = Field(
+        None,
+        gt=0,
+        description="Largest absolute position per instrument, in units; a plan is refused "
+        "only when it increases the position beyond it.",
+    )
+    risk_max_open_positions: int | None = Field(
+        None,
+        ge=1,
+        description="Most instruments with a non-zero position; checked when a plan opens "
+        "a new instrument.",
+    )
+    risk_daily_loss_limit: Decimal | None = Field(
+        None,
+        gt=0,
+        description="A positive amount in account currency: once today's loss reaches it, "
+        "trading halts (closes still pass); an unknown daily PnL refuses new exposure.",
+    )
+    risk_allowed_symbols: str = Field(
+        "",
+        description="Comma-separated symbols as traded that may be opened; empty = all.",
+    )
+    risk_max_orders_per_minute: int | None = Field(
+        60, ge=1, description="Orders sent in any 60 s, over all instruments."
+    )
+    risk_max_orders_per_minute_per_instrument: int | None = Field(
+        20, ge=1, description="Orders sent in any 60 s on one instrument."
+    )
+    risk_price_collar_percent: Decimal | None = Field(
+        None,
+        gt=0,
+        description="A limit or stop price further than this percent from the alert's "
+        "price (else the broker's last) is refused.",
+    )
+    risk_max_alert_age_seconds: int | None = Field(
+        None,
+        ge=1,
+        description="Openings from an alert older than this are refused; at most "
+        "ALERT_MAX_AGE_SECONDS.",
+    )
+    risk_config_file: str = Field(
+        "",
+        description="Path of a TOML file of risk limits: global limits, allow/deny lists, "
+        "per-symbol limits and trading windows (see trading.risk.config_file). Checked at "
+        "start-up.",
     )
 
     @field_validator("ip_allowlist", "trusted_proxies")
@@ -272,6 +354,49 @@ class Settings(BaseSettings):
     def _symbol_map_parses(cls, value: str) -> str:
         # Parsed at start-up so a typo stops the process here, not on the first alert.
         parse_symbol_map(value)
+        return value
+
+    @field_validator(*RISK_LIMIT_FIELDS, mode="before")
+    @classmethod
+    def _risk_off_is_unset(cls, value: object) -> object:
+        # An environment variable cannot be unset by a .env file; "off" can say it.
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "none"):
+            return None
+        return value
+
+    @field_validator("risk_allowed_symbols")
+    @classmethod
+    def _risk_symbols_parse(cls, value: str) -> str:
+        try:
+            parse_symbol_list(value)
+        except ValueError as error:
+            raise ValueError(f"{error}; write AAPL,MSFT,ES1! or leave it empty for all") from None
+        return value
+
+    @field_validator("risk_max_alert_age_seconds")
+    @classmethod
+    def _risk_age_tighter(cls, value: int | None, info: ValidationInfo) -> int | None:
+        overall = info.data.get("alert_max_age_seconds")
+        if value is not None and overall is not None and value > overall:
+            raise ValueError(
+                f"must be at most ALERT_MAX_AGE_SECONDS ({overall}): older alerts already "
+                "expire untraded"
+            )
+        return value
+
+    @field_validator("risk_config_file")
+    @classmethod
+    def _risk_file_loads(cls, value: str, info: ValidationInfo) -> str:
+        # Read at start-up so a bad file stops the process here, not on the first alert.
+        if not value.strip():
+            return value
+        limits = load_risk_file(value.strip())
+        age, overall = limits.max_alert_age_seconds, info.data.get("alert_max_age_seconds")
+        if age is not None and overall is not None and age.value > overall:
+            raise ValueError(
+                f"{value.strip()}: max_alert_age_seconds = {age.value}: must be at most "
+                f"ALERT_MAX_AGE_SECONDS ({overall}): older alerts already expire untraded"
+            )
         return value
 
     def allowed_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
