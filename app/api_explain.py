@@ -11,6 +11,7 @@ from trading.alerts import decode_body, validate_alert
 from trading.errors import AlertInvalid, BrokerStateUnknown, RequestRefused, TemporaryError
 from trading.explain import explain
 from trading.planning import order_rules
+from trading.risk import limits_from
 
 
 @api.post("/explain")
@@ -30,6 +31,7 @@ def explain_alert() -> Response | tuple[Response, int]:
             broker=svc.broker,
             database=svc.database,
             rules=order_rules(svc.settings),
+            limits=limits_from(svc.settings),
         )
     except (TemporaryError, BrokerStateUnknown) as error:
         return jsonify({"errors": {"broker": [f"position unknown right now: {error}"]}}), 503

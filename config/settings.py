@@ -293,10 +293,10 @@ class Settings(BaseSettings):
         description="Comma-separated symbols as traded that may be opened; empty = all.",
     )
     risk_max_orders_per_minute: int | None = Field(
-        60, ge=1, description="Orders sent in any 60 s, over all instruments."
+        300, ge=1, description="Orders sent in any 60 s, over all instruments."
     )
     risk_max_orders_per_minute_per_instrument: int | None = Field(
-        20, ge=1, description="Orders sent in any 60 s on one instrument."
+        30, ge=1, description="Orders sent in any 60 s on one instrument."
     )
     risk_price_collar_percent: Decimal | None = Field(
         None,

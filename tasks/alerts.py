@@ -29,6 +29,7 @@ from trading.ledger.prune import prune
 from trading.order_sync import sync_working_orders
 from trading.planning import order_rules
 from trading.processing import AlertProcessor
+from trading.risk import limits_from
 from trading.sweeper import sweep
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def _processor() -> AlertProcessor:
         inbox=get_database(settings.inbox_url),
         stuck_after=timedelta(seconds=settings.stuck_after_seconds),
         rules=order_rules(settings),
+        limits=limits_from(settings),
     )
 
 

@@ -4,6 +4,7 @@ without recording or sending anything."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,7 @@ from trading.brokers.port import Broker, Instrument
 from trading.errors import OrderRejected
 from trading.halt import read_halt
 from trading.ledger.db import Database
+from trading.leg_sender import Work
 from trading.planning import (
     Legs,
     OrderRules,
@@ -23,11 +25,18 @@ from trading.planning import (
     settled_target,
 )
 from trading.positions import read_view
+from trading.pretrade import PreTrade
+from trading.risk import RiskLimits
 from trading.symbol_map import map_symbol
 
 
 def explain(
-    alert: Alert, *, broker: Broker, database: Database, rules: OrderRules
+    alert: Alert,
+    *,
+    broker: Broker,
+    database: Database,
+    rules: OrderRules,
+    limits: RiskLimits,
 ) -> dict[str, Any]:
     """``would`` is ``trade``, ``nothing`` or ``reject``, with the plan or the reason.
 
@@ -58,6 +67,23 @@ def explain(
             halt = read_halt(session)
         if opening and halt.halted:
             raise OrderRejected(halt.refusal())
+        now = datetime.now(UTC)
+        work = Work("explain", alert, instrument, "", now, alert.timestamp or now)
+        refusal = PreTrade(database, broker, limits).check(
+            work,
+            after,
+            target if target is not None else after.effective,
+            legs,
+            now=now,
+            dry_run=True,
+        )
+        if refusal is not None:
+            return {
+                **answer,
+                "would": "reject",
+                "reason": refusal.message,
+                "risk": refusal.to_json(),
+            }
     except OrderRejected as error:
         return {**answer, "would": "reject", "reason": error.reason}
     return {

@@ -38,6 +38,7 @@ class Work:
     instrument: Instrument
     lock: str
     expires_at: datetime
+    alert_time: datetime
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from trading import lifecycle
 from trading.brokers import port
 from trading.brokers.port import Broker, BrokerOrder
 from trading.errors import NotCancellable, OrderNotFound, OrderRejected
-from trading.halt import read_halt
+from trading.halt import read_halt, set_halt
 from trading.ledger import locks
 from trading.ledger.db import Database
 from trading.ledger.models import AlertRecord, AlertStatus, OrderRecord, OrderStatus
@@ -47,6 +47,8 @@ from trading.planning import (
     settled_target,
 )
 from trading.positions import read_view
+from trading.pretrade import PreTrade
+from trading.risk import RiskLimits, RiskRefusal
 
 # Legs that open or add to a position: refused while trading is halted.
 OPENING_LEGS = frozenset({"entry", "open"})
@@ -82,11 +84,14 @@ def settle(
 
 
 class PlanRunner:
-    def __init__(self, database: Database, broker: Broker, rules: OrderRules) -> None:
+    def __init__(
+        self, database: Database, broker: Broker, rules: OrderRules, limits: RiskLimits
+    ) -> None:
         self._db = database
         self._broker = broker
         self._rules = rules
         self._sender = LegSender(database, broker)
+        self._pretrade = PreTrade(database, broker, limits)
 
     def run_stage(self, work: Work, stage: str | None, sent: list[LegResult]) -> StageResult:
         """Run ``stage`` of the alert's plan; ``sent`` collects broker answers not yet
@@ -114,6 +119,7 @@ class PlanRunner:
             if target is None and work.parsed.intent != "protect":
                 target = settled_target(work.parsed, view, before=view.effective)
             legs = self._legs(work, view, target)
+        refusal = self._pretrade.check(work, view, *legs, now=_now()) if legs else None
         with self._db.write() as session:
             alert = _load(session, work.key)
             if alert.plan is not None:
@@ -135,6 +141,8 @@ class PlanRunner:
             if decision.kind == "nothing":
                 settle(session, alert, work.lock, AlertStatus.DONE, decision.reason)
                 return StageResult(final=(AlertStatus.DONE, decision.reason))
+            if refusal is not None:
+                return _refuse(session, alert, work, refusal)
             if legs is None:
                 return StageResult(next_stage=stage)
             staged = self._stage_legs(session, alert, work, view, legs)
@@ -178,11 +186,14 @@ class PlanRunner:
             )
             target = settled_target(work.parsed, view, before=before)
         legs = self._legs(work, view, target)
+        refusal = self._pretrade.check(work, view, *legs, now=_now())
         with self._db.write() as session:
             alert = _load(session, work.key)
             assert alert.plan is not None  # noqa: S101
             if alert.plan.stage != PlanStage.PLACE:
                 return StageResult(next_stage=alert.plan.stage)
+            if refusal is not None:
+                return _refuse(session, alert, work, refusal)
             staged = self._stage_legs(session, alert, work, view, legs)
         return self._send_staged(work, staged, sent)
 
@@ -328,6 +339,19 @@ class PlanRunner:
 
     def _view(self, work: Work) -> PositionView:
         return read_view(self._broker, self._db, work.parsed, work.instrument)
+
+
+def _refuse(session: Session, alert: AlertRecord, work: Work, refusal: RiskRefusal) -> StageResult:
+    """A risk rule refused the plan: recorded on the plan with its rule, limit and value.
+    Reaching the daily loss limit also halts trading."""
+    plan = alert.plan
+    assert plan is not None  # noqa: S101
+    plan.stage = PlanStage.DONE
+    update_plan_detail(plan, risk=refusal.to_json())
+    if refusal.halts:
+        set_halt(session, reason=refusal.message, by="daily_loss_limit", now=_now())
+    settle(session, alert, work.lock, AlertStatus.REJECTED, refusal.message)
+    return StageResult(final=(AlertStatus.REJECTED, refusal.message))
 
 
 def _opens(decision: Decision, view: PositionView) -> bool:

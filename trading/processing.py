@@ -39,6 +39,7 @@ from trading.ledger.models import AlertRecord, AlertStatus, OrderRecord, OrderSt
 from trading.ledger.plans import LegResult, apply_results
 from trading.plan_runner import PlanRunner, StageResult, Work
 from trading.planning import OrderRules
+from trading.risk import RiskLimits
 from trading.symbol_map import map_symbol
 
 log = logging.getLogger(__name__)
@@ -87,13 +88,14 @@ class AlertProcessor:
         inbox: Database,
         stuck_after: timedelta,
         rules: OrderRules | None = None,
+        limits: RiskLimits | None = None,
     ) -> None:
         self._db = database
         self._inbox = inbox
         self._broker = broker
         self._stuck_after = stuck_after
         self._rules = rules or OrderRules()
-        self._runner = PlanRunner(database, broker, self._rules)
+        self._runner = PlanRunner(database, broker, self._rules, limits or RiskLimits())
 
     def process(self, key: str, attempt: int = 0) -> Outcome:
         held: list[Work] = []
@@ -176,7 +178,7 @@ class AlertProcessor:
             parsed = Alert.from_json(json.loads(alert.parsed))
             instrument = self._instrument(parsed)
             lock = locks.lock_name(self._broker.name, _instrument_key(instrument.symbol))
-            work = Work(key, parsed, instrument, lock, alert.expires_at)
+            work = Work(key, parsed, instrument, lock, alert.expires_at, alert.alert_time)
             claimed = Claimed(work, alert.plan.stage if alert.plan else None)
             state = locks.take_instrument(session, lock, key, now=now)
             if state.busy_with is not None:

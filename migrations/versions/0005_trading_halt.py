@@ -1,4 +1,4 @@
-"""trading halt: the kill switch's state; a plan's drift from the strategy's position
+"""risk: the kill switch's state, the day's starting value, a plan's drift
 
 Revision ID: 0005
 Revises: 0004
@@ -29,6 +29,13 @@ def upgrade() -> None:
         sa.Column("updated_at", trading.ledger.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.create_table(
+        "risk_days",
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("start_net_liquidation", trading.ledger.types.ExactDecimal(), nullable=False),
+        sa.Column("at", trading.ledger.types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("day"),
+    )
     with op.batch_alter_table("plans", schema=None) as batch_op:
         batch_op.add_column(sa.Column("drift", trading.ledger.types.ExactDecimal(), nullable=True))
 
@@ -36,4 +43,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("plans", schema=None) as batch_op:
         batch_op.drop_column("drift")
+    op.drop_table("risk_days")
     op.drop_table("trading_halt")

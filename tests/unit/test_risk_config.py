@@ -215,9 +215,9 @@ def test_bad_risk_settings_name_variable_value_and_accepted(
 
 def test_defaults_limit_only_the_order_rates() -> None:
     limits = limits_from(load_settings())
-    assert limits.max_orders_per_minute == Limit(60, "RISK_MAX_ORDERS_PER_MINUTE")
+    assert limits.max_orders_per_minute == Limit(300, "RISK_MAX_ORDERS_PER_MINUTE")
     assert limits.max_orders_per_minute_per_instrument == Limit(
-        20, "RISK_MAX_ORDERS_PER_MINUTE_PER_INSTRUMENT"
+        30, "RISK_MAX_ORDERS_PER_MINUTE_PER_INSTRUMENT"
     )
     unset = (
         limits.max_order_quantity,
@@ -279,7 +279,7 @@ def test_an_unset_variable_leaves_the_files_key_over_the_default(tmp_path: Path)
     assert limits.max_order_quantity == Limit(D(100), "max_order_quantity in RISK_CONFIG_FILE")
     assert limits.max_orders_per_minute == Limit(30, "max_orders_per_minute in RISK_CONFIG_FILE")
     assert limits.max_orders_per_minute_per_instrument == Limit(
-        20, "RISK_MAX_ORDERS_PER_MINUTE_PER_INSTRUMENT"
+        30, "RISK_MAX_ORDERS_PER_MINUTE_PER_INSTRUMENT"
     )
 
 

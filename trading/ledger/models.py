@@ -346,3 +346,14 @@ class TradingHalt(Base):
     since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     by: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RiskDay(Base):
+    """The account's value at the first look of each UTC day: the daily loss is counted
+    from it."""
+
+    __tablename__ = "risk_days"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    start_net_liquidation: Mapped[Decimal] = mapped_column(ExactDecimal)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
