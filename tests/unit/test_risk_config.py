@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import ConfigError, Settings, load_settings
+from tests.support import ROOT
 from trading.risk import Limit, RiskConfigError, limits_from, parse_risk_file
 
 D = Decimal
@@ -291,3 +293,12 @@ def test_allowed_symbols_from_the_environment_replace_the_files_allow(tmp_path: 
     chosen = limits_from(load_settings(risk_config_file=path, risk_allowed_symbols="SPY"))
     assert chosen.allowed_symbols == Limit(frozenset({"SPY"}), "RISK_ALLOWED_SYMBOLS")
     assert chosen.denied_symbols == from_file.denied_symbols
+
+
+def test_the_readme_example_file_loads(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", readme, re.S)
+    assert example is not None
+    limits = limits_from(load_settings(risk_config_file=write(tmp_path, example[1])))
+    assert limits.for_symbol("AAPL").max_order_quantity is not None
+    assert limits.denied_symbols is not None and "GME" in limits.denied_symbols.value
