@@ -206,7 +206,9 @@ def test_position_in_cut_short_by_a_disconnect_is_an_error(ib_gateway: IbStack) 
         wait_for(lambda: _gateway_holds_a_request(ib_gateway), timeout=5, message="in flight")
         ib_gateway.sim.fault("disconnect")
         ib_gateway.sim.fault("clear")
-        with pytest.raises(TemporaryError, match="connection lost during"):
+        # Whether the gateway saw the socket break mid-read or first, the answer is an
+        # error, never a position.
+        with pytest.raises(TemporaryError, match=r"connection lost during|not connected"):
             result = answer.result(timeout=10)
             pytest.fail(f"a cut-short position read answered {result!r}")
     wait_for(lambda: ib_gateway.gateway_reconnects() > before, timeout=20, message="reconnect")

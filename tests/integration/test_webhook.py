@@ -53,6 +53,13 @@ def post(client: FlaskClient, body: Any, **kwargs: Any) -> Any:
 SEED = {"symbol": "AAPL", "action": "buy", "price": 150.0, "quantity": 1}
 
 
+class STALE_BY:
+    """A timestamp this many seconds away from the moment the test runs."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+
+
 def test_seed_alert_is_recorded_and_enqueued(
     client: FlaskClient, app: Flask, settings: Settings
 ) -> None:
@@ -99,8 +106,9 @@ def test_body_without_alert_id_dedups_by_digest(client: FlaskClient, app: Flask)
         ({**SEED, "secret": "wrong"}, {}, 401, "secret"),
         (b"order buy @ 1 filled on AAPL. New strategy position is 1", {}, 401, "secret"),
         (b"not an alert", {"query_string": {"secret": SECRET}}, 400, "body"),
-        ({**SEED, "timestamp": int(time.time()) - 400}, {}, 400, "timestamp"),
-        ({**SEED, "timestamp": int(time.time()) + 400}, {}, 400, "timestamp"),
+        # Seconds from now, turned into a time when the test runs (not when it is collected).
+        ({**SEED, "timestamp": STALE_BY(-400)}, {}, 400, "timestamp"),
+        ({**SEED, "timestamp": STALE_BY(400)}, {}, 400, "timestamp"),
         ({**SEED, "take_profit": 100}, {}, 400, "take_profit"),
         ({**SEED, "leverage": 5}, {}, 400, "leverage"),
     ],
@@ -115,6 +123,8 @@ def test_bad_input_gets_its_status_and_changes_nothing(
     field: str,
 ) -> None:
     before = queued(settings)
+    if isinstance(body, dict) and isinstance(body.get("timestamp"), STALE_BY):
+        body = {**body, "timestamp": int(time.time()) + body["timestamp"].seconds}
     response = post(client, body, **kwargs)
     assert response.status_code == status, response.json
     assert field in response.json["errors"]
