@@ -168,8 +168,14 @@ class PlanRunner:
                 return StageResult(
                     wait=f"waiting for the broker to confirm the cancel of {', '.join(pending)}"
                 )
-            plan = _load(session, work.key).plan
+            alert = _load(session, work.key)
+            plan = alert.plan
             assert plan is not None  # noqa: S101
+            if plan.kind == "cancel":
+                # Cancelling was the whole plan: nothing is placed after it.
+                plan.stage = PlanStage.DONE
+                settle(session, alert, work.lock, AlertStatus.DONE, None)
+                return StageResult(final=(AlertStatus.DONE, None))
             plan.stage = PlanStage.PLACE
         return StageResult(next_stage=PlanStage.PLACE)
 

@@ -7,6 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tests.gateway.support import IbStack
+from tests.support import TOKEN, wait_for
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 # Several worker processes take alerts at once, as in production.
 WORKERS = 3
@@ -97,3 +100,42 @@ def test_close_leaves_a_manual_position_change_flat_and_cancels_our_resting_entr
     assert ib_position(ib_stack, "ORCL") == 0
     [resting] = ib_stack.sim.orders("tvb.orcl-rest.entry")
     assert resting["status"] == "Cancelled"
+
+
+def test_flatten_through_ib_leaves_no_position_and_no_working_order_of_ours(
+    ib_stack: IbStack,
+) -> None:
+    """Last in this module: it closes every position the tests above left at ibsim."""
+    ib_stack.alert({"symbol": "MSFT", "action": "buy", "quantity": 3, "alert_id": "fl-msft"})
+    ib_stack.wait_alert("fl-msft")
+    resting = {
+        "symbol": "NVDA",
+        "action": "buy",
+        "quantity": 2,
+        "order_type": "limit",
+        "limit_price": 1,
+        "alert_id": "fl-rest",
+    }
+    ib_stack.alert(resting)
+    assert ib_stack.wait_alert("fl-rest")["orders"][0]["status"] == "submitted"
+    preview = ib_stack.session.post(ib_stack.url + "/api/flatten", headers=AUTH, timeout=10)
+    assert preview.status_code == 200, preview.text
+    assert {"symbol": "MSFT", "quantity": 3} in preview.json()["positions"]
+    assert preview.json()["working_orders"]["NVDA"] == ["tvb.fl-rest.entry"]
+    done = ib_stack.session.post(
+        ib_stack.url + "/api/flatten",
+        json={"confirm": preview.json()["confirm"]},
+        headers=AUTH,
+        timeout=10,
+    )
+    assert done.status_code == 202, done.text
+    for alert_id in done.json()["alerts"]:
+        ib_stack.wait_alert(alert_id, timeout=30)
+    # A close is done once IB has it; its fill follows.
+    wait_for(
+        lambda: all(float(row["position"]) == 0 for row in ib_stack.sim.get("/positions")),
+        timeout=10,
+        message=f"every position at ibsim to be flat: {ib_stack.sim.get('/positions')}",
+    )
+    [rested] = ib_stack.sim.orders("tvb.fl-rest.entry")
+    assert rested["status"] == "Cancelled"

@@ -232,6 +232,8 @@ def test_cancel_cancels_our_working_orders_on_the_symbol(database: Database) -> 
     assert working(database) == ["tvb.l.entry"]
     assert send(database, action="cancel", alert_id="x").status == "done"
     assert working(database) == []
+    assert held(database) == 0  # cancelling trades nothing
+    assert submitted(database) == ["tvb.l.entry"]
 
 
 # --- brokers with one thing wrong ---------------------------------------------------------
