@@ -88,3 +88,13 @@ def test_reaching_the_daily_loss_limit_halts_trading(database: Database) -> None
     # Getting out is still allowed.
     assert send(database, risk, action="close", price=80, alert_id="out").status == "done"
     assert held(database) == 0
+
+
+def test_a_realized_loss_reaching_the_limit_halts_too(database: Database) -> None:
+    risk = {"risk_daily_loss_limit": "150"}
+    assert send(database, risk, action="buy", quantity=10, alert_id="in").status == "done"
+    assert send(database, risk, action="close", price=80, alert_id="out").status == "done"
+    refused = send(database, risk, action="buy", quantity=1, price=80, alert_id="again")
+    assert refused.status == "rejected" and "RISK_DAILY_LOSS_LIMIT" in (refused.reason or "")
+    with database.read() as session:
+        assert read_halt(session).by == "daily_loss_limit"
