@@ -102,6 +102,25 @@ def test_close_leaves_a_manual_position_change_flat_and_cancels_our_resting_entr
     assert resting["status"] == "Cancelled"
 
 
+def test_explain_reads_the_position_at_ib_by_contract_and_sends_nothing(
+    ib_stack: IbStack,
+) -> None:
+    body = {
+        "symbol": "NASDAQ:AAPL",
+        "action": "buy",
+        "quantity": 2,
+        "price": 190,
+        "stop_loss_percent": 1,
+    }
+    before = len(ib_stack.sim.get("/orders"))
+    answer = ib_stack.session.post(
+        ib_stack.url + "/api/explain", json=body, headers=AUTH, timeout=10
+    ).json()
+    assert (answer["would"], answer["instrument_id"]) == ("trade", "265598"), answer["reason"]
+    assert [leg["leg"] for leg in answer["plan"]["legs"]] == ["entry", "sl"]
+    assert len(ib_stack.sim.get("/orders")) == before
+
+
 def test_flatten_through_ib_leaves_no_position_and_no_working_order_of_ours(
     ib_stack: IbStack,
 ) -> None:
