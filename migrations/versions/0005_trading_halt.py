@@ -36,11 +36,16 @@ def upgrade() -> None:
         sa.Column("at", trading.ledger.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("day"),
     )
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        # The risk rules count the orders of the last minute on every opening.
+        batch_op.create_index(batch_op.f("ix_orders_created_at"), ["created_at"])
     with op.batch_alter_table("plans", schema=None) as batch_op:
         batch_op.add_column(sa.Column("drift", trading.ledger.types.ExactDecimal(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_orders_created_at"))
     with op.batch_alter_table("plans", schema=None) as batch_op:
         batch_op.drop_column("drift")
     op.drop_table("risk_days")

@@ -173,7 +173,7 @@ class OrderRecord(Base):
     filled_quantity: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
     avg_fill_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     submitting_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
