@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from config.halt import HaltFlag
+from trading.ledger.db import insert_or_ignore
 from trading.ledger.models import TradingHalt
 
 _ROW = 1
@@ -73,11 +72,6 @@ def _row(session: Session, now: datetime) -> TradingHalt:
     query = select(TradingHalt).where(TradingHalt.id == _ROW).with_for_update()
     row = session.scalar(query)
     if row is None:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(
-            insert(TradingHalt)
-            .values(id=_ROW, halted=False, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
+        insert_or_ignore(session, TradingHalt, id=_ROW, halted=False, updated_at=now)
         row = session.scalars(query).one()
     return row

@@ -10,12 +10,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from trading.brokers.port import Broker
-from trading.ledger.db import Database
+from trading.ledger.db import Database, insert_or_ignore
 from trading.ledger.models import OrderRecord, RiskDay
 from trading.leg_sender import Work
 from trading.planning import Legs, PositionView
@@ -81,12 +79,7 @@ class PreTrade:
                 start = session.get(RiskDay, day)
             return ZERO if start is None else value - start.start_net_liquidation
         with self._db.write() as session:
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            session.execute(
-                insert(RiskDay)
-                .values(day=day, start_net_liquidation=value, at=now)
-                .on_conflict_do_nothing(index_elements=["day"])
-            )
+            insert_or_ignore(session, RiskDay, day=day, start_net_liquidation=value, at=now)
             start = session.scalars(select(RiskDay).where(RiskDay.day == day)).one()
             return value - start.start_net_liquidation
 

@@ -24,8 +24,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from trading.brokers import port
@@ -34,7 +32,7 @@ from trading.brokers.paper_triggers import Matching, account_summary
 from trading.errors import NotCancellable, OrderNotFound, OrderRejected
 from trading.halt import read_halt
 from trading.keys import is_our_reference
-from trading.ledger.db import Database
+from trading.ledger.db import Database, insert_or_ignore
 from trading.ledger.models import (
     PaperAccount,
     PaperOrder,
@@ -228,17 +226,14 @@ class PaperBroker:
         if account is None:
             # Two first orders may both find no account: one creates it, the other waits
             # for that and then locks the row it made (never a duplicate-key error).
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            session.execute(
-                insert(PaperAccount)
-                .values(
-                    id=ACCOUNT_ID,
-                    starting_cash=self._starting_cash,
-                    cash=self._starting_cash,
-                    realized_pnl=Decimal(0),
-                    updated_at=_now(),
-                )
-                .on_conflict_do_nothing(index_elements=["id"])
+            insert_or_ignore(
+                session,
+                PaperAccount,
+                id=ACCOUNT_ID,
+                starting_cash=self._starting_cash,
+                cash=self._starting_cash,
+                realized_pnl=Decimal(0),
+                updated_at=_now(),
             )
             account = session.scalars(
                 select(PaperAccount).where(PaperAccount.id == ACCOUNT_ID).with_for_update()

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError as SQLOperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -149,3 +151,10 @@ def _begin_immediate(dbapi_connection: Any) -> None:
             delay = min(delay * 1.5, 0.002)
     finally:
         dbapi_connection.execute(f"PRAGMA busy_timeout={WRITE_LOCK_WAIT_SECONDS * 1000}")
+
+
+def insert_or_ignore(session: Session, table: Any, **values: Any) -> None:
+    """Insert a row unless its key exists: two first writers of a row (a lock, the day's
+    first value) then both go on, one having created it, neither failing."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(table).values(**values).on_conflict_do_nothing())

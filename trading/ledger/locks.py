@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from trading.ledger.db import insert_or_ignore
 from trading.ledger.models import AlertRecord, AlertStatus, InstrumentLock
 
 
@@ -61,8 +60,7 @@ def _locked_row(session: Session, name: str) -> InstrumentLock:
     if row is None:
         # Two first alerts on an instrument may both find no row: one creates it, the
         # other waits for that and then locks the row it made.
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(InstrumentLock).values(name=name).on_conflict_do_nothing())
+        insert_or_ignore(session, InstrumentLock, name=name)
         row = session.scalars(query).one()
     return row
 
