@@ -62,6 +62,8 @@ class StageResult:
     # The alert's end, already recorded (``settle``) in the stage's last transaction.
     final: tuple[str, str | None] | None = None
     wait: str | None = None
+    # With ``final``: the alert waiting for the instrument that this one freed.
+    wake: str | None = None
 
 
 def _now() -> datetime:
@@ -70,17 +72,18 @@ def _now() -> datetime:
 
 def settle(
     session: Session, alert: AlertRecord, lock: str, status: str, reason: str | None
-) -> None:
-    """End the alert: legs never sent are cancelled, and its instrument is free again."""
-    if alert.status in AlertStatus.FINAL:
-        return
-    now = _now()
-    for order in alert.orders:
-        if order.status == OrderStatus.PLANNED:
-            order.status, order.updated_at = OrderStatus.CANCELLED, now
-            order.reason = f"not sent: the alert ended {status}"
-    lifecycle.finish(alert, status, reason, now)
+) -> str | None:
+    """End the alert: legs never sent are cancelled, and its instrument is free again.
+    Returns the alert that has waited longest for the instrument, to be woken."""
+    if alert.status not in AlertStatus.FINAL:
+        now = _now()
+        for order in alert.orders:
+            if order.status == OrderStatus.PLANNED:
+                order.status, order.updated_at = OrderStatus.CANCELLED, now
+                order.reason = f"not sent: the alert ended {status}"
+        lifecycle.finish(alert, status, reason, now)
     locks.release_instrument(session, lock, alert.key)
+    return locks.next_waiter(session, lock)
 
 
 class PlanRunner:
@@ -139,8 +142,8 @@ class PlanRunner:
                 now=_now(),
             )
             if decision.kind == "nothing":
-                settle(session, alert, work.lock, AlertStatus.DONE, decision.reason)
-                return StageResult(final=(AlertStatus.DONE, decision.reason))
+                wake = settle(session, alert, work.lock, AlertStatus.DONE, decision.reason)
+                return StageResult(final=(AlertStatus.DONE, decision.reason), wake=wake)
             if refusal is not None:
                 return _refuse(session, alert, work, refusal)
             if legs is None:
@@ -174,8 +177,8 @@ class PlanRunner:
             if plan.kind == "cancel":
                 # Cancelling was the whole plan: nothing is placed after it.
                 plan.stage = PlanStage.DONE
-                settle(session, alert, work.lock, AlertStatus.DONE, None)
-                return StageResult(final=(AlertStatus.DONE, None))
+                wake = settle(session, alert, work.lock, AlertStatus.DONE, None)
+                return StageResult(final=(AlertStatus.DONE, None), wake=wake)
             plan.stage = PlanStage.PLACE
         return StageResult(next_stage=PlanStage.PLACE)
 
@@ -302,8 +305,8 @@ class PlanRunner:
         if not legs.now:
             plan.stage = PlanStage.DONE
             reason = "; ".join(legs.notes) or f"already at the target position {target}"
-            settle(session, alert, work.lock, AlertStatus.DONE, reason)
-            return StageResult(final=(AlertStatus.DONE, reason))
+            wake = settle(session, alert, work.lock, AlertStatus.DONE, reason)
+            return StageResult(final=(AlertStatus.DONE, reason), wake=wake)
         every = (*legs.now, *legs.then_open)
         add_legs(alert, every, broker=self._broker.name, symbol=work.instrument.symbol, now=_now())
         plan.stage = PlanStage.OPEN if legs.then_open else PlanStage.DONE
@@ -335,13 +338,13 @@ class PlanRunner:
             if any(o.status == OrderStatus.SUBMITTING for o in alert.orders):
                 return StageResult(next_stage=PlanStage.DONE)
             status, reason = _conclusion(alert)
-            settle(session, alert, work.lock, status, reason)
-            return StageResult(final=(status, reason))
+            wake = settle(session, alert, work.lock, status, reason)
+            return StageResult(final=(status, reason), wake=wake)
 
     def _end(self, work: Work, status: str, reason: str) -> StageResult:
         with self._db.write() as session:
-            settle(session, _load(session, work.key), work.lock, status, reason)
-        return StageResult(final=(status, reason))
+            wake = settle(session, _load(session, work.key), work.lock, status, reason)
+            return StageResult(final=(status, reason), wake=wake)
 
     def _view(self, work: Work) -> PositionView:
         return read_view(self._broker, self._db, work.parsed, work.instrument)
@@ -356,8 +359,8 @@ def _refuse(session: Session, alert: AlertRecord, work: Work, refusal: RiskRefus
     update_plan_detail(plan, risk=refusal.to_json())
     if refusal.halts:
         set_halt(session, reason=refusal.message, by="daily_loss_limit", now=_now())
-    settle(session, alert, work.lock, AlertStatus.REJECTED, refusal.message)
-    return StageResult(final=(AlertStatus.REJECTED, refusal.message))
+    wake = settle(session, alert, work.lock, AlertStatus.REJECTED, refusal.message)
+    return StageResult(final=(AlertStatus.REJECTED, refusal.message), wake=wake)
 
 
 def _opens(decision: Decision, view: PositionView) -> bool:

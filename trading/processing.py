@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -37,7 +37,7 @@ from trading.ledger.db import Database
 from trading.ledger.inbox import ledger_copy, receipt
 from trading.ledger.models import AlertRecord, AlertStatus, OrderRecord, OrderStatus
 from trading.ledger.plans import LegResult, apply_results
-from trading.plan_runner import PlanRunner, StageResult, Work
+from trading.plan_runner import PlanRunner, StageResult, Work, settle
 from trading.planning import OrderRules
 from trading.risk import RiskLimits
 from trading.symbol_map import map_symbol
@@ -98,22 +98,9 @@ class AlertProcessor:
         self._runner = PlanRunner(database, broker, self._rules, limits or RiskLimits())
 
     def process(self, key: str, attempt: int = 0) -> Outcome:
-        held: list[Work] = []
-        outcome = self._process(key, attempt, held)
-        if outcome.status not in AlertStatus.FINAL:
-            return outcome
-        lock = held[0].lock if held else self._lock_of(key)
-        if lock is None:
-            return outcome
-        with self._db.read() as session:
-            return replace(outcome, wake=locks.next_waiter(session, lock))
-
-    def _process(self, key: str, attempt: int, held: list[Work]) -> Outcome:
         claimed: Claimed | None = None
         try:
             claimed = self._claim(key)
-            if claimed.work is not None:
-                held.append(claimed.work)
             if claimed.outcome is not None:
                 return claimed.outcome
             return self._run(claimed, attempt)
@@ -143,7 +130,7 @@ class AlertProcessor:
             result = self._runner.run_stage(work, stage, claimed.sent)
             if result.final is not None:
                 status, reason = result.final  # recorded by the stage itself
-                return Outcome(status, reason=reason)
+                return Outcome(status, reason=reason, wake=result.wake)
             if result.wait is not None:
                 return self._wait_for_stage(work.key, result, attempt)
             stage = result.next_stage
@@ -166,18 +153,18 @@ class AlertProcessor:
             if alert is None:
                 found = receipt(self._inbox, key)
                 if found is None:
-                    return _outcome(key, Outcome("missing", reason=f"no alert with key {key}"))
+                    return Claimed(outcome=Outcome("missing", reason=f"no alert with key {key}"))
                 if found.status != AlertStatus.ACCEPTED:
                     # Too old on arrival: the webhook said so, and it is never traded.
-                    return _outcome(key, Outcome(found.status, reason=found.reason))
+                    return Claimed(outcome=Outcome(found.status, reason=found.reason))
                 alert = ledger_copy(found, now=now)
                 session.add(alert)
             refused = self._lease(alert, now)
             if refused is not None:
-                return _outcome(key, refused)
+                return Claimed(outcome=refused)
             parsed = Alert.from_json(json.loads(alert.parsed))
             instrument = self._instrument(parsed)
-            lock = locks.lock_name(self._broker.name, _instrument_key(instrument.symbol))
+            lock = self._lock_name(instrument.symbol)
             work = Work(key, parsed, instrument, lock, alert.expires_at, alert.alert_time)
             claimed = Claimed(work, alert.plan.stage if alert.plan else None)
             state = locks.take_instrument(session, lock, key, now=now)
@@ -195,8 +182,8 @@ class AlertProcessor:
                 refusal = self._out_of_order(alert, state, instrument.symbol)
                 if refusal is not None:
                     lifecycle.finish(alert, AlertStatus.REJECTED, refusal, now)
-                    locks.release_instrument(session, lock, key)
-                    claimed.outcome = Outcome(AlertStatus.REJECTED, reason=refusal)
+                    wake = self._release(alert)
+                    claimed.outcome = Outcome(AlertStatus.REJECTED, reason=refusal, wake=wake)
             return claimed
 
     def _lease(self, alert: AlertRecord, now: datetime) -> Outcome | None:
@@ -207,8 +194,7 @@ class AlertProcessor:
             return Outcome("busy", reason="another worker holds this alert")
         if lifecycle.expires_now(alert, now):
             reason = lifecycle.expire(alert, now)
-            self._release(alert)
-            return Outcome(AlertStatus.EXPIRED, reason=reason)
+            return Outcome(AlertStatus.EXPIRED, reason=reason, wake=self._release(alert))
         lifecycle.start(alert, now)
         return None
 
@@ -238,17 +224,10 @@ class AlertProcessor:
         claimed.sent.clear()
 
     def _finish(self, key: str, status: str, reason: str | None) -> Outcome:
-        now = _now()
         with self._db.write() as session:
             alert = self._existing(session, key)
-            if alert.status not in AlertStatus.FINAL:
-                for order in alert.orders:
-                    if order.status == OrderStatus.PLANNED:
-                        order.status, order.updated_at = OrderStatus.CANCELLED, now
-                        order.reason = f"not sent: the alert ended {status}"
-                lifecycle.finish(alert, status, reason, now)
-            self._release(alert)
-        return Outcome(status, reason=reason)
+            wake = settle(session, alert, self._lock_of(alert), status, reason)
+        return Outcome(status, reason=reason, wake=wake)
 
     def _wait_for_stage(self, key: str, result: StageResult, attempt: int) -> Outcome:
         """A stage waits for the broker (a fill, a cancel): look again soon, within age."""
@@ -261,8 +240,7 @@ class AlertProcessor:
                     if order.status == OrderStatus.PLANNED:
                         order.status, order.reason = OrderStatus.EXPIRED, reason
                 lifecycle.finish(alert, AlertStatus.FAILED, reason, now)
-                self._release(alert)
-                return Outcome(AlertStatus.FAILED, reason=reason)
+                return Outcome(AlertStatus.FAILED, reason=reason, wake=self._release(alert))
             lifecycle.wait(alert, result.wait or "waiting", now)
         delay = min(2.0, STAGE_RECHECK_SECONDS * (attempt + 1))
         return Outcome("retry", retry_in=delay, reason=result.wait)
@@ -284,8 +262,7 @@ class AlertProcessor:
                     if order.status == OrderStatus.PLANNED:
                         order.status, order.reason = OrderStatus.EXPIRED, why
                 lifecycle.finish(alert, status, why, now)
-                self._release(alert)
-                return Outcome(status, reason=why)
+                return Outcome(status, reason=why, wake=self._release(alert))
             # Release the lease so the retry can take it at once; the retry message is ours,
             # so the sweeper need not add one. The instrument stays this alert's.
             if alert.status == AlertStatus.PROCESSING:
@@ -294,23 +271,22 @@ class AlertProcessor:
         delay = min(5.0, 0.5 * (attempt + 1), max(0.1, remaining))
         return Outcome("retry", retry_in=delay, reason=reason)
 
-    def _lock_of(self, key: str) -> str | None:
-        with self._db.read() as session:
-            parsed = session.scalar(select(AlertRecord.parsed).where(AlertRecord.key == key))
-        if parsed is None:
-            return None
-        symbol = self._instrument(Alert.from_json(json.loads(parsed))).symbol
-        return locks.lock_name(self._broker.name, _instrument_key(symbol))
+    def _lock_name(self, symbol: str) -> str:
+        """One lock per broker and instrument, however the symbol is spelt."""
+        return locks.lock_name(self._broker.name, same_instrument(symbol))
 
-    def _release(self, alert: AlertRecord) -> None:
+    def _lock_of(self, alert: AlertRecord) -> str:
+        return self._lock_name(self._instrument(Alert.from_json(json.loads(alert.parsed))).symbol)
+
+    def _release(self, alert: AlertRecord) -> str | None:
+        """Free the alert's instrument (inside the caller's transaction); the alert that
+        waited for it longest, to be woken."""
         session = Session.object_session(alert)
         if session is None:
-            return
-        parsed = Alert.from_json(json.loads(alert.parsed))
-        symbol = self._instrument(parsed).symbol
-        locks.release_instrument(
-            session, locks.lock_name(self._broker.name, _instrument_key(symbol)), alert.key
-        )
+            return None
+        lock = self._lock_of(alert)
+        locks.release_instrument(session, lock, alert.key)
+        return locks.next_waiter(session, lock)
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -346,15 +322,7 @@ class AlertProcessor:
         )
 
 
-def _outcome(key: str, outcome: Outcome) -> Claimed:
-    return Claimed(outcome=outcome)
-
-
 def same_instrument(symbol: str) -> str:
     """A symbol as brokers and alerts may each spell it: EUR/USD, EUR.USD and EURUSD, or
     BRK.B and BRK B, compare equal."""
     return "".join(ch for ch in symbol.upper() if ch.isalnum())
-
-
-def _instrument_key(symbol: str) -> str:
-    return same_instrument(symbol)
