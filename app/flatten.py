@@ -5,7 +5,6 @@ ledger's record like any other."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -84,4 +83,4 @@ def _close(position: Position, stamp: str) -> dict[str, object]:
             fields[name] = value
     if position.market_price:
         fields["price"] = str(position.market_price)
-    return json.loads(json.dumps(fields))
+    return fields

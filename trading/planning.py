@@ -168,12 +168,12 @@ def _decide_target(
 ) -> Decision:
     effective = view.effective
     size = _size(alert, view, rules) if alert.target_position is None else None
+    drift = _drift(alert, effective)
     if alert.intent == "add":
         assert size is not None  # noqa: S101 - an add always has a side
         target = effective + (size if alert.action == "buy" else -size)
     elif alert.target_position is not None:
         target = alert.target_position
-        drift = _drift(alert, effective)
         if drift is not None:
             detail["drift"] = {
                 "strategy_thought": str(effective + drift),
@@ -187,15 +187,14 @@ def _decide_target(
         assert size is not None  # noqa: S101 - a target side comes with a size
         target = size if alert.target_side == "buy" else -size
     detail["target"] = str(target)
-    drifted = _drift(alert, effective) if alert.target_position is not None else None
     if target == effective:
         reason = f"already at the target position {target} in {alert.symbol}"
-        return replace(_nothing(reason, detail), drift=drifted)
+        return replace(_nothing(reason, detail), drift=drift)
     # Reducing or crossing zero: a resting entry or a bracket's exit sized for the old
     # position could fill afterwards, so everything of ours is cancelled first.
     reduces = abs(target) < abs(effective) or target * effective < 0
     cancel = view.cancellable if reduces else ()
-    return Decision(alert.intent, target, cancel, detail=detail, drift=drifted)
+    return Decision(alert.intent, target, cancel, detail=detail, drift=drift)
 
 
 def _signed_order(alert: Alert) -> Decimal:
