@@ -15,13 +15,10 @@ from trading.halt import read_halt
 from trading.ledger.db import Database
 from trading.leg_sender import Work
 from trading.planning import (
-    Legs,
     OrderRules,
     PlannedLeg,
-    PositionView,
     decide,
-    legs_toward,
-    protective_legs,
+    plan_legs,
     settled_target,
 )
 from trading.positions import read_view
@@ -61,7 +58,9 @@ def explain(
         target = decision.target
         if target is None and alert.intent != "protect":
             target = settled_target(alert, after, before=view.effective)
-        legs = _legs(alert, after, target, broker, rules)
+        target, legs = plan_legs(
+            alert, after, target, capabilities=broker.capabilities, rules=rules
+        )
         opening = any(leg.leg in ("entry", "open") for leg in (*legs.now, *legs.then_open))
         with database.read() as session:
             halt = read_halt(session)
@@ -70,12 +69,7 @@ def explain(
         now = datetime.now(UTC)
         work = Work("explain", alert, instrument, "", now, alert.timestamp or now)
         refusal = PreTrade(database, broker, limits).check(
-            work,
-            after,
-            target if target is not None else after.effective,
-            legs,
-            now=now,
-            dry_run=True,
+            work, after, target, legs, now=now, dry_run=True
         )
         if refusal is not None:
             return {
@@ -91,7 +85,7 @@ def explain(
         "would": "trade" if legs.now else "nothing",
         "plan": {
             "kind": decision.kind,
-            "target": None if target is None else str(target),
+            "target": str(target),
             "cancel_first": list(decision.cancel),
             "legs": [_leg(leg) for leg in legs.now],
             "after_the_close_fills": [_leg(leg) for leg in legs.then_open],
@@ -99,15 +93,6 @@ def explain(
             "notes": list(legs.notes),
         },
     }
-
-
-def _legs(
-    alert: Alert, view: PositionView, target: Decimal | None, broker: Broker, rules: OrderRules
-) -> Legs:
-    if alert.intent == "protect":
-        return protective_legs(alert, view, capabilities=broker.capabilities)
-    assert target is not None  # noqa: S101 - every other plan has a target
-    return legs_toward(alert, view, target, capabilities=broker.capabilities, rules=rules)
 
 
 def _leg(leg: PlannedLeg) -> dict[str, Any]:

@@ -42,8 +42,7 @@ from trading.planning import (
     OrderRules,
     PositionView,
     decide,
-    legs_toward,
-    protective_legs,
+    plan_legs,
     settled_target,
 )
 from trading.positions import read_view
@@ -271,11 +270,7 @@ class PlanRunner:
 
     def _legs(self, work: Work, view: PositionView, target: Decimal | None) -> tuple[Decimal, Legs]:
         capabilities = self._broker.capabilities
-        if work.parsed.intent == "protect":
-            return view.effective, protective_legs(work.parsed, view, capabilities=capabilities)
-        assert target is not None  # noqa: S101 - every other plan has a target by now
-        legs = legs_toward(work.parsed, view, target, capabilities=capabilities, rules=self._rules)
-        return target, legs
+        return plan_legs(work.parsed, view, target, capabilities=capabilities, rules=self._rules)
 
     def _stage_legs(
         self,

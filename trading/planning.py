@@ -257,6 +257,23 @@ def legs_toward(
     return Legs((clamped,), notes=notes)
 
 
+def plan_legs(
+    alert: Alert,
+    view: PositionView,
+    target: Decimal | None,
+    *,
+    capabilities: Capabilities,
+    rules: OrderRules,
+) -> tuple[Decimal, Legs]:
+    """The target and the orders that reach it from ``view``: new exits for ``protect``
+    (the target is the position held), the way to ``target`` for every other plan."""
+    if alert.intent == "protect":
+        return view.effective, protective_legs(alert, view, capabilities=capabilities)
+    if target is None:
+        raise ValueError(f"a {alert.intent} plan needs its target settled first")
+    return target, legs_toward(alert, view, target, capabilities=capabilities, rules=rules)
+
+
 def protective_legs(alert: Alert, view: PositionView, *, capabilities: Capabilities) -> Legs:
     """New exits for the position held now: a take-profit and a stop-loss in one OCA
     group, sized to the position (the old ones were cancelled first)."""
